@@ -1,0 +1,224 @@
+"""What each command of app.py does, on top of the runtime."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from bot.config import Settings
+from bot.runtime import Runtime, start
+from bot.scheduler import ClockRefused, start_clock
+from bot.web import build_app
+from handlers.commands import run_command
+from handlers.csvio import export_csv, import_csv_file
+from handlers.deliveries import listing as delivery_listing
+from handlers.demo import DemoError, load_demo
+from handlers.people import identify
+from handlers.ports import Caller
+from handlers.value import compute_value
+from handlers.value_view import value_text
+from storage.db import DatabaseUrlError
+from storage.queries import find_project
+
+log = logging.getLogger("pmo")
+
+SHELL_ID = "shell"  # the identity of whoever runs `app.py pmo …`: an admin by definition
+
+
+class CliError(Exception):
+    """A failure the user can act on: printed in one line, with an exit status."""
+
+    def __init__(self, message: str, status: int = 1) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+async def _runtime(settings: Settings) -> Runtime:
+    try:
+        return await start(settings)
+    except DatabaseUrlError as exc:
+        raise CliError(str(exc), 2) from None
+    except OSError as exc:
+        raise CliError(f"cannot open the database: {exc}") from None
+
+
+async def migrate(settings: Settings, args: Any) -> int:
+    runtime = await _runtime(settings)
+    await runtime.db.dispose()
+    print(f"Database schema is up to date ({runtime.db.safe_url}).")
+    return 0
+
+
+async def serve(settings: Settings, args: Any, runtime: Runtime | None = None) -> int:
+    runtime = runtime or await _runtime(settings)
+    app = build_app(runtime)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.host, settings.port)
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise CliError(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}") from None
+    for platform in runtime.platforms:
+        await platform.start()
+    gc.collect()
+    gc.freeze()  # start-up objects out of the cyclic GC's scans: 10-20 ms pauses instead of 100-200 ms
+    where = f"http://{settings.host}:{settings.port}/"
+    log.info("PMO value bot listening on %s (database %s)", where, runtime.db.safe_url)
+    if settings.local_console:
+        log.info("Local console: open %s in your browser", where)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    clock = None if getattr(args, "no_scheduler", False) else await start_clock(runtime, required=False)
+    await stop.wait()
+    log.info("shutting down")
+    if clock is not None:
+        await clock.stop()
+    for platform in runtime.platforms:
+        await platform.stop()
+    await runner.cleanup()
+    await runtime.db.dispose()
+    return 0
+
+
+async def clock(settings: Settings, args: Any) -> int:
+    """The scheduler alone (Procfile `clock:`): leads, or waits to take over, until stopped."""
+    runtime = await _runtime(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    for platform in runtime.platforms:
+        await platform.start()
+    try:
+        running = await start_clock(runtime, tick=args.tick, lease=args.lease)
+    except ClockRefused as exc:
+        for platform in runtime.platforms:
+            await platform.stop()
+        await runtime.db.dispose()
+        raise CliError(str(exc)) from None
+    assert running is not None
+    await stop.wait()
+    log.info("clock stopping")
+    await running.stop()
+    for platform in runtime.platforms:
+        await platform.stop()
+    await runtime.db.dispose()
+    return 0
+
+
+async def deliveries(settings: Settings, args: Any) -> int:
+    """What the clock sent and what failed, newest first."""
+    runtime = await _runtime(settings)
+    try:
+        async with runtime.db.transaction() as session:
+            view = await delivery_listing(session, failed_only=args.failed, limit=args.limit)
+    finally:
+        await runtime.db.dispose()
+    print(view.as_text())
+    return 0
+
+
+async def demo(settings: Settings, args: Any) -> int:
+    runtime = await _runtime(settings)
+    try:
+        async with runtime.db.transaction() as session:
+            summary = await load_demo(session, runtime.org_id)
+    except DemoError as error:
+        await runtime.db.dispose()
+        raise CliError(str(error), 1) from error
+    if summary.projects:
+        print(f"Demo organisation loaded: {summary}.")
+    else:
+        print("The demo organisation is already in this database.")
+    if args.no_serve:
+        await runtime.db.dispose()
+        return 0
+    return await serve(settings, args, runtime)
+
+
+async def import_file(settings: Settings, args: Any) -> int:
+    path: Path = args.file
+    if not await asyncio.to_thread(path.is_file):
+        raise CliError(f"no such file: {path}", 2)
+    runtime = await _runtime(settings)
+    try:
+        async with runtime.db.transaction() as session:
+            result = await import_csv_file(session, runtime.org_id, args.kind, path)
+            if not result.ok:
+                await session.rollback()
+    finally:
+        await runtime.db.dispose()
+    if not result.ok:
+        for problem in result.errors:
+            print(f"{path}: line {problem.line}: {problem.reason}", file=sys.stderr)
+        print(f"Nothing was imported: {len(result.errors)} bad row(s).", file=sys.stderr)
+        return 1
+    print(
+        f"Imported {args.kind}: {result.created} created, {result.updated} updated, {result.skipped} unchanged."
+    )
+    return 0
+
+
+async def export(settings: Settings, args: Any) -> int:
+    runtime = await _runtime(settings)
+    try:
+        async with runtime.db.transaction() as session:
+            if args.out:
+                with args.out.open("w", encoding="utf-8", newline="") as out:
+                    rows = await export_csv(session, runtime.org_id, args.kind, out)
+                print(f"Wrote {rows} {args.kind} rows to {args.out}.", file=sys.stderr)
+            else:
+                await export_csv(session, runtime.org_id, args.kind, sys.stdout)
+    except OSError as exc:
+        raise CliError(f"cannot write {args.out}: {exc.strerror or exc}") from None
+    finally:
+        await runtime.db.dispose()
+    return 0
+
+
+async def value(settings: Settings, args: Any) -> int:
+    runtime = await _runtime(settings)
+    try:
+        async with runtime.db.transaction() as session:
+            project = None
+            if args.project:
+                project = await find_project(session, runtime.org_id, args.project)
+                if project is None:
+                    raise CliError(f"there is no project named '{args.project}'")
+            report = await compute_value(
+                session, runtime.org_id, project=project, segment=args.segment, days=args.days
+            )
+    finally:
+        await runtime.db.dispose()
+    print(json.dumps(report, indent=2) if args.json else value_text(report))
+    return 0
+
+
+async def pmo(settings: Settings, args: Any) -> int:
+    text = " ".join(args.words)
+    runtime = await _runtime(settings)
+    try:
+        async with runtime.db.transaction() as session:
+            admin = await identify(session, runtime.org_id, "cli", SHELL_ID, name="Shell admin")
+            admin.role = "admin"
+            person_id = admin.id
+        view = await run_command(runtime.services, Caller(runtime.org_id, person_id, "cli"), text)
+    finally:
+        await runtime.db.dispose()
+    if view.attachment is not None:
+        sys.stdout.write(view.attachment.content.decode("utf-8"))
+    else:
+        print(view.as_text())
+    return 0 if view.ok else 1

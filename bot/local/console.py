@@ -1,0 +1,356 @@
+"""The local console: a browser page to try the bot without Slack or Teams.
+
+A newcomer picks who they are (PMO staff or a sponsor), runs `/pmo` commands, answers the check-ins
+the bot sends and reads the value report. The page talks to a small JSON API under /console/api/
+whose handlers only parse, call the core (`run_command`, `act`, `direct_message`) and return the
+core's views; the bot's messages themselves live in `local_messages`, written by `LocalChannel`.
+
+There is no login: whoever opens the page may act as anyone. So it is served only with no platform
+configured or LOCAL_CONSOLE=1, binds to 127.0.0.1 by default, and refuses requests that a web page
+of another site could make (cross-origin POSTs, non-JSON bodies, DNS-rebound host names).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import ipaddress
+import json
+import re
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from aiohttp import web
+from sqlalchemy import func, select
+
+from bot.local.channel import PLATFORM
+from bot.runtime import Runtime
+from handlers.commands import run_command
+from handlers.interactions import act, direct_message
+from handlers.people import identify
+from handlers.ports import Caller
+from handlers.views import View
+from storage.models import LocalMessage, Person, Project
+from storage.queries import find_person_by_email
+
+STATIC = Path(__file__).with_name("static")
+API = "/console/api"
+ADMIN_EXTERNAL_ID = "admin"
+ADMIN_NAME = "Console admin"
+MAX_BODY = 64 * 1024  # bytes of one JSON request
+MAX_TEXT = 4000  # characters of a command or a message
+MAX_FIELD = 5000  # characters of one form value
+MAX_ACTION = 64
+MAX_MESSAGES = 200  # newest messages an inbox or a channel returns
+MAX_ID = 2**31 - 1  # ids are INTEGER columns; a bigger number cannot be one
+CHANNEL_NAME = re.compile(r"#[A-Za-z0-9][A-Za-z0-9_.-]{0,79}")
+EMAIL = re.compile(r"[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class BadInput(Exception):
+    """A request the console cannot take; the message tells the page what was wrong."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+def add_console_routes(app: web.Application, runtime: Runtime) -> None:
+    """Serve the page at `/`, its files under /console/static/ and its JSON API under /console/api/."""
+    console = Console(runtime)
+    app.router.add_get("/", console.guarded(console.index))
+    app.router.add_static("/console/static/", STATIC)
+    api = {
+        ("GET", "people"): console.people,
+        ("POST", "people"): console.add_person,
+        ("GET", "inbox"): console.inbox,
+        ("GET", "channels"): console.channels,
+        ("GET", "channel"): console.channel,
+        ("POST", "command"): console.command,
+        ("POST", "act"): console.act,
+        ("POST", "message"): console.message,
+    }
+    for (method, name), handler in api.items():
+        app.router.add_route(method, f"{API}/{name}", console.guarded(handler))
+
+
+class Console:
+    """The console's request handlers, bound to one runtime (its database and organisation)."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self._admin_ready = False
+        self._admin_lock = asyncio.Lock()
+
+    # ---- plumbing ------------------------------------------------------------------------
+
+    def guarded(self, handler: Handler) -> Handler:
+        """Refuse requests from other sites, and turn `BadInput` into a JSON 400."""
+
+        async def wrapper(request: web.Request) -> web.StreamResponse:
+            refusal = _foreign_request(request, self.runtime.settings.host)
+            if refusal is not None:
+                return web.json_response({"error": refusal}, status=403)
+            try:
+                return await handler(request)
+            except BadInput as exc:
+                return web.json_response({"error": exc.message}, status=exc.status)
+
+        return wrapper
+
+    def caller(self, person: Person, channel: str | None = None) -> Caller:
+        return Caller(org_id=self.runtime.org_id, person_id=person.id, platform=PLATFORM, channel=channel)
+
+    async def person(self, value: Any) -> Person:
+        """The person an id names, if it is a person of this organisation."""
+        person_id = _person_id(value)
+        async with self.runtime.db.transaction() as session:
+            person = await session.get(Person, person_id)
+        if person is None or person.org_id != self.runtime.org_id:
+            raise BadInput(f"There is no person #{person_id}; reload the page to see who is here.")
+        return person
+
+    async def ensure_admin(self) -> None:
+        """A fresh database has nobody who may run staff commands: add the console's own admin."""
+        if self._admin_ready:
+            return
+        async with self._admin_lock:
+            if self._admin_ready:
+                return
+            async with self.runtime.db.transaction() as session:
+                admin = await identify(
+                    session, self.runtime.org_id, PLATFORM, ADMIN_EXTERNAL_ID, name=ADMIN_NAME
+                )
+                admin.role = "admin"
+            self._admin_ready = True
+
+    # ---- the page ------------------------------------------------------------------------
+
+    async def index(self, request: web.Request) -> web.StreamResponse:
+        return web.FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+
+    # ---- people --------------------------------------------------------------------------
+
+    async def people(self, request: web.Request) -> web.Response:
+        await self.ensure_admin()
+        org_id = self.runtime.org_id
+        async with self.runtime.db.transaction() as session:
+            people = list(
+                await session.scalars(
+                    select(Person).where(Person.org_id == org_id).order_by(func.lower(Person.name), Person.id)
+                )
+            )
+            sponsors = set(await session.scalars(select(Project.sponsor_id).where(Project.org_id == org_id)))
+        return web.json_response({"people": [_person_dict(p, p.id in sponsors) for p in people]})
+
+    async def add_person(self, request: web.Request) -> web.Response:
+        data = await _json_body(request)
+        name = " ".join(_text(data, "name", 200).split())
+        email = _text(data, "email", 320).lower()
+        if not EMAIL.fullmatch(email):
+            raise BadInput(f"'{email}' is not an e-mail address (like sam@example.com).")
+        async with self.runtime.db.transaction() as session:
+            known = await find_person_by_email(session, self.runtime.org_id, email)
+            if known is not None:
+                raise BadInput(
+                    f"{known.name} already has the e-mail {email}; pick them under 'Who are you?'."
+                )
+            person = await identify(session, self.runtime.org_id, PLATFORM, email, name=name, email=email)
+            created = _person_dict(person, sponsor=False)
+        return web.json_response({"person": created}, status=201)
+
+    # ---- what the bot posted ---------------------------------------------------------------
+
+    async def inbox(self, request: web.Request) -> web.Response:
+        person = await self.person(request.query.get("person"))
+        messages = await self._messages(LocalMessage.person_id == person.id, LocalMessage.channel.is_(None))
+        return web.json_response({"person": person.id, "messages": messages})
+
+    async def channels(self, request: web.Request) -> web.Response:
+        async with self.runtime.db.transaction() as session:
+            rows = await session.execute(
+                select(LocalMessage.channel, func.count(), func.max(LocalMessage.id))
+                .where(LocalMessage.org_id == self.runtime.org_id, LocalMessage.channel.is_not(None))
+                .group_by(LocalMessage.channel)
+                .order_by(LocalMessage.channel)
+            )
+            found = [{"name": name, "messages": count, "last": last} for name, count, last in rows]
+        return web.json_response({"channels": found})
+
+    async def channel(self, request: web.Request) -> web.Response:
+        name = _channel(request.query.get("name"))
+        if name is None:
+            raise BadInput("Say which channel: ?name=#pmo-alerts.")
+        messages = await self._messages(LocalMessage.channel == name)
+        return web.json_response({"name": name, "messages": messages})
+
+    async def _messages(self, *where: Any) -> list[dict[str, Any]]:
+        """The newest messages that match, oldest first (as a chat shows them)."""
+        async with self.runtime.db.transaction() as session:
+            rows = list(
+                await session.scalars(
+                    select(LocalMessage)
+                    .where(LocalMessage.org_id == self.runtime.org_id, *where)
+                    .order_by(LocalMessage.id.desc())
+                    .limit(MAX_MESSAGES)
+                )
+            )
+        return [
+            {
+                "id": m.id,
+                "created_at": _iso(m.created_at),
+                "updated_at": _iso(m.updated_at),
+                "view": m.view,
+            }
+            for m in reversed(rows)
+        ]
+
+    # ---- what the person does ---------------------------------------------------------------
+
+    async def command(self, request: web.Request) -> web.Response:
+        data = await _json_body(request)
+        person = await self.person(data.get("person"))
+        text = _text(data, "text", MAX_TEXT)
+        channel = _channel(data.get("channel"))
+        return _view(await run_command(self.runtime.services, self.caller(person, channel), text))
+
+    async def act(self, request: web.Request) -> web.Response:
+        data = await _json_body(request)
+        person = await self.person(data.get("person"))
+        action = _text(data, "action", MAX_ACTION)
+        payload = data.get("payload", {})
+        if not isinstance(payload, dict):
+            raise BadInput("payload must be a JSON object (what the button carried).")
+        values = _values(data.get("values"))
+        return _view(await act(self.runtime.services, self.caller(person), action, payload, values))
+
+    async def message(self, request: web.Request) -> web.Response:
+        data = await _json_body(request)
+        person = await self.person(data.get("person"))
+        text = _text(data, "text", MAX_TEXT)
+        return _view(await direct_message(self.runtime.services, self.caller(person), text))
+
+
+# ---- parsing and answering ----------------------------------------------------------------------
+
+
+async def _json_body(request: web.Request) -> dict[str, Any]:
+    """The request's JSON object. Requiring the JSON content type keeps other sites' forms out."""
+    if request.content_type != "application/json":
+        raise BadInput("Send the request as JSON (Content-Type: application/json).")
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        raise BadInput(f"The request is larger than {MAX_BODY // 1024} KB.")
+    raw = await request.read()
+    if len(raw) > MAX_BODY:
+        raise BadInput(f"The request is larger than {MAX_BODY // 1024} KB.")
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise BadInput("The request body is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise BadInput("The request body must be a JSON object.")
+    return data
+
+
+def _person_id(value: Any) -> int:
+    if isinstance(value, str) and re.fullmatch(r"[0-9]{1,10}", value.strip()):
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
+        raise BadInput("Say who you are: person must be the id of a person (a whole number).")
+    return value
+
+
+def _text(data: dict[str, Any], key: str, limit: int) -> str:
+    value = data.get(key, "")
+    if not isinstance(value, str):
+        raise BadInput(f"{key} must be text.")
+    value = value.strip()
+    if not value:
+        raise BadInput(f"{key} is empty.")
+    if len(value) > limit:
+        raise BadInput(f"{key} is longer than {limit:,} characters.")
+    return value
+
+
+def _channel(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not CHANNEL_NAME.fullmatch(value.strip()):
+        raise BadInput("A console channel is a name like #pmo-alerts (letters, digits, - _ and .).")
+    return value.strip()
+
+
+def _values(value: Any) -> dict[str, str]:
+    """What a form collected: field names to the text typed or the option chosen."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise BadInput("values must be a JSON object of form fields.")
+    values: dict[str, str] = {}
+    for key, item in value.items():
+        if len(key) > MAX_ACTION:
+            raise BadInput("A form field name is too long.")
+        if isinstance(item, bool) or not isinstance(item, str | int):
+            raise BadInput(f"The form field '{key}' must be text.")
+        text = str(item)
+        if len(text) > MAX_FIELD:
+            raise BadInput(f"The form field '{key}' is longer than {MAX_FIELD:,} characters.")
+        values[key] = text
+    return values
+
+
+def _view(view: View) -> web.Response:
+    return web.json_response({"view": view.to_dict()})
+
+
+def _person_dict(person: Person, sponsor: bool) -> dict[str, Any]:
+    return {
+        "id": person.id,
+        "name": person.name,
+        "email": person.email,
+        "role": person.role,
+        "sponsor": sponsor,
+    }
+
+
+def _iso(moment: dt.datetime) -> str:
+    """Stored times are naive UTC; say so, so the browser shows them in local time."""
+    return moment.replace(microsecond=0).isoformat() + "Z"
+
+
+# ---- who may ask -----------------------------------------------------------------------------------
+
+
+def _is_loopback(host: str | None) -> bool:
+    if not host:
+        return False
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _foreign_request(request: web.Request, bound_host: str) -> str | None:
+    """Why a request must be refused, or None. The console has no login, so only its own page may ask.
+
+    - Bound to a loopback address, the Host header must name a loopback host too: a site whose DNS
+      name is re-pointed at 127.0.0.1 (DNS rebinding) sends its own name and is refused.
+    - A request that says it comes from a page (Origin) must come from this very server.
+    """
+    if _is_loopback(bound_host) and not _is_loopback(urlsplit(f"//{request.host}").hostname):
+        return "The console answers only at localhost or 127.0.0.1."
+    origin = request.headers.get("Origin")
+    if (
+        origin is not None
+        and request.method not in ("GET", "HEAD")
+        and urlsplit(origin).netloc != request.host
+    ):
+        return "The console takes requests from its own page only."
+    return None

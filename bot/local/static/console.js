@@ -1,0 +1,648 @@
+// The local console's page: pick who you are, read what the bot sent you, answer it, run /pmo.
+// It renders the core's neutral views (View.to_dict()) and never builds HTML from text, so nothing a
+// person types can become markup. No framework, no build step, no network beyond this server.
+"use strict";
+
+const API = "/console/api/";
+const POLL_MS = 2500;
+const PEOPLE_EVERY = 4; // refresh the people list every 4th poll (badges change as projects are added)
+const CHANNEL_NAME = /^#[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$/; // as the server checks it
+
+const state = {
+  people: [],
+  me: null, // the person id the page acts as
+  tab: "dm",
+  channel: null, // the channel shown in the Channels tab
+  timelines: new Map(), // "p:<id>" or "c:<name>" -> timeline
+  polling: false,
+  ticks: 0,
+};
+
+const $ = (selector) => document.querySelector(selector);
+
+// ---- talking to the server ----------------------------------------------------------------------
+
+async function api(method, path, body) {
+  const init = { method, headers: { Accept: "application/json" } };
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  let response;
+  try {
+    response = await fetch(API + path, init);
+  } catch (err) {
+    throw new Error("The bot is not answering. Is the server still running?");
+  }
+  let data = null;
+  try {
+    data = await response.json();
+  } catch (err) {
+    data = null;
+  }
+  if (!response.ok) {
+    throw new Error((data && data.error) || `The server answered ${response.status}.`);
+  }
+  return data;
+}
+
+function setStatus(message) {
+  const status = $("#status");
+  status.textContent = message || "";
+  status.hidden = !message;
+}
+
+// ---- small helpers ---------------------------------------------------------------------------------
+
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key === "class") node.className = value;
+    else if (key === "text") node.textContent = value;
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value === true ? "" : String(value));
+  }
+  for (const child of children) {
+    if (child !== null && child !== undefined && child !== false) node.append(child);
+  }
+  return node;
+}
+
+// The same JSON whatever the key order, so a view that did not change is not drawn again.
+function canon(value) {
+  return JSON.stringify(value, (key, v) =>
+    v && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, v[k]]))
+      : v,
+  );
+}
+
+// Slack-ish markup: *bold* and `code`; line breaks kept. Built as DOM nodes, never as HTML.
+function rich(text) {
+  const fragment = document.createDocumentFragment();
+  String(text || "").split("\n").forEach((line, index) => {
+    if (index > 0) fragment.append(el("br"));
+    for (const part of line.split(/(\*[^*\n]+\*|`[^`\n]+`)/)) {
+      if (!part) continue;
+      if (part.length > 2 && part.startsWith("*") && part.endsWith("*")) {
+        fragment.append(el("strong", { text: part.slice(1, -1) }));
+      } else if (part.length > 2 && part.startsWith("`") && part.endsWith("`")) {
+        fragment.append(el("code", { text: part.slice(1, -1) }));
+      } else {
+        fragment.append(document.createTextNode(part));
+      }
+    }
+  });
+  return fragment;
+}
+
+function when(iso) {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return "";
+  const time = date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  const today = new Date().toDateString() === date.toDateString();
+  return today ? time : `${date.toLocaleDateString([], { day: "numeric", month: "short" })} ${time}`;
+}
+
+function me() {
+  return state.people.find((p) => p.id === state.me) || null;
+}
+
+function isStaff(person) {
+  return Boolean(person) && (person.role === "staff" || person.role === "admin");
+}
+
+// ---- rendering a view ------------------------------------------------------------------------------
+
+// `ctx.act(action, payload, values, controls)` sends a click or a form to the bot.
+function renderView(view, ctx) {
+  const box = el("div", { class: view.ok === false ? "view refusal" : "view" });
+  if (view.title) box.append(el("h3", { class: "title" }, rich(view.title)));
+  if (view.text) box.append(el("p", { class: "text" }, rich(view.text)));
+  if (view.facts && view.facts.length) {
+    const body = el("tbody");
+    for (const fact of view.facts) {
+      body.append(el("tr", {}, el("th", { scope: "row" }, rich(fact.label)), el("td", {}, rich(fact.value))));
+    }
+    box.append(el("table", { class: "facts" }, body));
+  }
+  if (view.lines && view.lines.length) {
+    box.append(el("ul", { class: "lines" }, ...view.lines.map((line) => el("li", {}, rich(line)))));
+  }
+  if (view.chart) {
+    box.append(
+      el("figure", { class: "chart" },
+        el("img", { src: `data:image/png;base64,${view.chart}`, alt: view.chart_alt || "Chart" })),
+    );
+  }
+  let form = null;
+  if (view.form) form = renderForm(view.form, ctx);
+  if (view.choices && view.choices.length) box.append(renderChoices(view, form, ctx));
+  if (form) box.append(form);
+  if (view.attachment) {
+    const file = view.attachment;
+    box.append(
+      el("a", {
+        class: "attachment",
+        href: `data:${file.mime || "application/octet-stream"};base64,${file.content}`,
+        download: file.filename,
+      }, `⬇ Download ${file.filename}`),
+    );
+  }
+  return box;
+}
+
+function renderChoices(view, form, ctx) {
+  // Several choices with one marked primary are alternatives with the current one chosen (the tastes);
+  // a lone primary choice is just the main action (an alert's "I'll follow up").
+  const primaries = view.choices.filter((c) => c.style === "primary").length;
+  const toggles = view.choices.length > 1 && primaries === 1;
+  const row = el("div", { class: "choices", role: "group" });
+  for (const choice of view.choices) {
+    const chosen = choice.style === "primary";
+    const button = el("button", {
+      type: "button",
+      class: ["choice", chosen ? "chosen" : "", choice.style === "danger" ? "danger" : ""].join(" ").trim(),
+      "aria-pressed": toggles ? String(chosen) : null,
+      "data-action": choice.action,
+      text: choice.label,
+    });
+    button.addEventListener("click", () => {
+      // The console shows forms inline, so a button that would open the form just goes to it.
+      if (form && choice.action === `${view.form.action}_open`) {
+        const first = form.querySelector("textarea, input, select");
+        if (first) first.focus();
+        return;
+      }
+      ctx.act(choice.action, choice.payload || {}, undefined, row.querySelectorAll("button"));
+    });
+    row.append(button);
+  }
+  return row;
+}
+
+function renderForm(spec, ctx) {
+  const form = el("form", { class: "inline-form", "data-action": spec.action });
+  const firstLabel = spec.fields.length ? spec.fields[0].label : "";
+  if (spec.title && spec.title !== firstLabel) form.append(el("h4", { text: spec.title }));
+  for (const field of spec.fields) {
+    let control;
+    if (field.kind === "multiline") {
+      control = el("textarea", { name: field.name, rows: 3, maxlength: 3000, placeholder: field.placeholder || null });
+    } else if (field.kind === "choice") {
+      control = el("select", { name: field.name },
+        el("option", { value: "", text: "Choose…" }),
+        ...field.options.map(([value, label]) => el("option", { value, text: label })));
+    } else {
+      control = el("input", { name: field.name, maxlength: 3000, placeholder: field.placeholder || null });
+    }
+    control.required = field.required !== false;
+    form.append(el("label", { class: "field" }, el("span", { text: field.label }), control));
+  }
+  const submit = el("button", { type: "submit", class: "primary", text: spec.submit_label || "Send" });
+  form.append(el("div", { class: "row end" }, submit));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const values = {};
+    for (const field of spec.fields) values[field.name] = form.elements[field.name].value;
+    ctx.act(spec.action, spec.payload || {}, values, form.querySelectorAll("button, textarea, input, select"));
+  });
+  return form;
+}
+
+// ---- timelines: one per person's DMs and one per channel ---------------------------------------------
+
+function timeline(key) {
+  let found = state.timelines.get(key);
+  if (!found) {
+    found = { key, el: el("div", { class: "stream" }), items: new Map(), views: new Map(), notices: new Map() };
+    state.timelines.set(key, found);
+  }
+  return found;
+}
+
+function currentTimeline() {
+  if (state.tab === "dm") return state.me === null ? null : timeline(`p:${state.me}`);
+  return state.channel ? timeline(`c:${state.channel}`) : null;
+}
+
+function nearBottom() {
+  return window.innerHeight + window.scrollY >= document.documentElement.scrollHeight - 80;
+}
+
+function scrollToBottom() {
+  window.scrollTo({ top: document.documentElement.scrollHeight });
+}
+
+// Show a reply so its beginning is visible: a long value report is read from the top.
+function reveal(node) {
+  const room = window.innerHeight - stickyHeaderHeight() - visibleComposerHeight();
+  if (node.offsetHeight > room) node.scrollIntoView({ block: "start" });
+  else scrollToBottom();
+}
+
+// On phones the header scrolls away (it would take a quarter of the screen); elsewhere it stays.
+function stickyHeaderHeight() {
+  const header = $(".topbar");
+  return getComputedStyle(header).position === "sticky" ? header.offsetHeight : 0;
+}
+
+function visibleComposerHeight() {
+  const composer = state.tab === "dm" ? $("#composer") : $("#channel-composer");
+  return composer ? composer.offsetHeight : 0;
+}
+
+function messageNode(tl, message) {
+  const edited = message.updated_at !== message.created_at;
+  const node = el("article", { class: "msg bot", "data-id": message.id },
+    el("header", { class: "meta" },
+      el("span", { class: "sender", text: "PMO bot" }),
+      el("time", { datetime: message.created_at, text: when(message.created_at) }),
+      edited ? el("span", { class: "edited", title: `updated ${when(message.updated_at)}`, text: "edited" }) : null),
+    renderView(message.view, actions(tl, message.id)));
+  return node;
+}
+
+// Add what is new, redraw what changed (an answered check-in shows its answer in place).
+function merge(tl, messages) {
+  let added = 0;
+  for (const message of messages) {
+    const text = canon(message.view);
+    const old = tl.items.get(message.id);
+    if (!old) {
+      const node = messageNode(tl, message);
+      tl.items.set(message.id, node);
+      tl.el.append(node);
+      added += 1;
+    } else if (tl.views.get(message.id) !== text) {
+      const node = messageNode(tl, message);
+      old.replaceWith(node);
+      tl.items.set(message.id, node);
+    }
+    tl.views.set(message.id, text);
+  }
+  return added;
+}
+
+function appendMine(tl, text) {
+  const node = el("div", { class: "msg mine" }, el("div", { class: "bubble", text }));
+  tl.el.append(node);
+  return node;
+}
+
+function appendReply(tl, view) {
+  const node = el("article", { class: "msg bot ephemeral" },
+    el("header", { class: "meta" },
+      el("span", { class: "sender", text: "PMO bot" }),
+      el("span", { class: "only-you", text: "only you can see this" })));
+  node.append(renderView(view, actions(tl, null, node)));
+  tl.el.append(node);
+  return node;
+}
+
+// What a button or a form in a message does: send it, then show the message as it now is.
+function actions(tl, messageId, ephemeralNode) {
+  return {
+    act: async (action, payload, values, controls) => {
+      const key = messageId !== null ? messageId : ephemeralNode;
+      clearNotice(tl, key);
+      controls.forEach((c) => { c.disabled = true; });
+      try {
+        const body = { person: state.me, action, payload };
+        if (values !== undefined) body.values = values;
+        const { view } = await api("POST", "act", body);
+        await refresh();
+        // A click whose answer is the updated message itself needs no extra word.
+        if (messageId === null || tl.views.get(messageId) !== canon(view)) showNotice(tl, key, view);
+      } catch (err) {
+        showNotice(tl, key, { ok: false, text: err.message });
+      } finally {
+        controls.forEach((c) => { if (c.isConnected) c.disabled = false; });
+      }
+    },
+  };
+}
+
+function clearNotice(tl, key) {
+  const old = tl.notices.get(key);
+  if (old) old.remove();
+  tl.notices.delete(key);
+}
+
+function showNotice(tl, key, view) {
+  clearNotice(tl, key);
+  const anchor = typeof key === "number" ? tl.items.get(key) : key;
+  if (!anchor) return;
+  const notice = el("div", { class: view.ok === false ? "notice refusal" : "notice", role: "status" },
+    renderView({ ...view, choices: [], form: null }, actions(tl, null, null)));
+  anchor.after(notice);
+  tl.notices.set(key, notice);
+}
+
+// ---- refreshing ------------------------------------------------------------------------------------------
+
+async function refresh() {
+  if (state.tab === "dm") await refreshInbox();
+  else await refreshChannels();
+}
+
+async function refreshInbox() {
+  if (state.me === null) return;
+  const person = state.me;
+  const data = await api("GET", `inbox?person=${person}`);
+  if (state.me !== person) return; // switched while waiting
+  const tl = timeline(`p:${person}`);
+  const follow = nearBottom();
+  const added = merge(tl, data.messages);
+  showTimeline($("#timeline"), tl, dmEmptyState());
+  if (added && follow) scrollToBottom();
+}
+
+async function refreshChannels() {
+  const data = await api("GET", "channels");
+  const list = $("#channel-list");
+  list.replaceChildren(
+    ...data.channels.map((ch) =>
+      el("button", {
+        type: "button",
+        role: "listitem",
+        class: ch.name === state.channel ? "channel current" : "channel",
+        "aria-current": ch.name === state.channel ? "true" : null,
+        onclick: () => openChannel(ch.name),
+      }, el("span", { text: ch.name }), el("span", { class: "count", text: String(ch.messages) }))),
+  );
+  if (!state.channel && data.channels.length) state.channel = data.channels[0].name;
+  if (!state.channel) {
+    showTimeline($("#channel-timeline"), null, channelEmptyState());
+    return;
+  }
+  const name = state.channel;
+  if (!CHANNEL_NAME.test(name)) {
+    // Not a channel name: the command typed there was refused, and there is nothing to fetch.
+    showTimeline($("#channel-timeline"), timeline(`c:${name}`), channelEmptyState(name));
+    return;
+  }
+  const posts = await api("GET", `channel?name=${encodeURIComponent(name)}`);
+  if (state.channel !== name) return;
+  const tl = timeline(`c:${name}`);
+  const follow = nearBottom();
+  const added = merge(tl, posts.messages);
+  showTimeline($("#channel-timeline"), tl, channelEmptyState(name));
+  if (added && follow) scrollToBottom();
+}
+
+function showTimeline(container, tl, empty) {
+  const wanted = tl && (tl.el.childElementCount || !empty) ? tl.el : empty;
+  if (container.firstElementChild !== wanted || container.childElementCount !== 1) {
+    container.replaceChildren(wanted);
+  }
+}
+
+function dmEmptyState() {
+  const person = me();
+  const box = el("div", { class: "empty" });
+  if (isStaff(person)) {
+    box.append(
+      el("h3", { text: "Nothing here yet — try the bot as PMO staff" }),
+      el("ol", {},
+        el("li", {}, "Add a project and its sponsor: ", el("code", { text: "/pmo project add Apollo sponsor:sam@example.com" })),
+        el("li", {}, "Ask the sponsor how it tastes: ", el("code", { text: "/pmo checkin Apollo" })),
+        el("li", {}, "Pick the sponsor under ", el("strong", { text: "Who are you?" }), " and answer."),
+        el("li", {}, "Come back and press ", el("strong", { text: "📊 Value report" }), ".")),
+    );
+  } else {
+    box.append(
+      el("h3", { text: "No messages from the bot yet" }),
+      el("p", { text: "When the PMO sends you a check-in — “How does your project taste?” — it appears here. " +
+        "Type /pmo help to see what you can ask." }),
+    );
+  }
+  return box;
+}
+
+function channelEmptyState(name) {
+  return el("div", { class: "empty" },
+    el("h3", { text: name ? `Nothing in ${name} yet` : "No channel posts yet" }),
+    el("p", { text: "Alerts (sour tastes, pain points of impact 4–5) go to the admins by direct message " +
+      "until a channel is chosen. As PMO staff, run /pmo alerts here below to choose this one." }));
+}
+
+async function poll() {
+  if (state.polling || document.hidden) return;
+  state.polling = true;
+  try {
+    state.ticks += 1;
+    if (state.ticks % PEOPLE_EVERY === 0) await loadPeople();
+    await refresh();
+    setStatus("");
+  } catch (err) {
+    setStatus(err.message);
+  } finally {
+    state.polling = false;
+  }
+}
+
+// ---- people --------------------------------------------------------------------------------------------------
+
+const ROLE_WORDS = { admin: "admin", staff: "PMO staff", member: "member" };
+
+function personLabel(person) {
+  const tags = [];
+  if (person.role !== "member") tags.push(ROLE_WORDS[person.role] || person.role);
+  if (person.sponsor) tags.push("sponsor");
+  return tags.length ? `${person.name} · ${tags.join(", ")}` : person.name;
+}
+
+async function loadPeople(select) {
+  const data = await api("GET", "people");
+  const unchanged = canon(data.people) === canon(state.people) && $("#person").options.length > 0;
+  state.people = data.people;
+  const picker = $("#person");
+  if (unchanged && select === undefined) {
+    showBadges(); // rebuilding the options would close the list if it is open
+    return;
+  }
+  const groups = [
+    ["PMO staff", (p) => isStaff(p)],
+    ["Sponsors", (p) => !isStaff(p) && p.sponsor],
+    ["Others", (p) => !isStaff(p) && !p.sponsor],
+  ];
+  const wanted = select !== undefined ? select : state.me;
+  picker.replaceChildren(
+    ...groups
+      .map(([label, test]) => [label, state.people.filter(test)])
+      .filter(([, people]) => people.length)
+      .map(([label, people]) =>
+        el("optgroup", { label }, ...people.map((p) => el("option", { value: p.id, text: personLabel(p) })))),
+  );
+  let chosen = state.people.find((p) => p.id === wanted);
+  if (!chosen) {
+    const saved = Number(localStorage.getItem("pmo-console-person"));
+    chosen = state.people.find((p) => p.id === saved) || state.people.find((p) => p.role === "admin") || state.people[0];
+  }
+  if (chosen) {
+    picker.value = String(chosen.id);
+    if (chosen.id !== state.me) await choosePerson(chosen.id);
+    else showBadges();
+  }
+}
+
+function showBadges() {
+  const person = me();
+  const badges = $("#badges");
+  badges.replaceChildren();
+  if (!person) return;
+  if (person.role === "admin") badges.append(el("span", { class: "badge admin", text: "admin" }));
+  if (person.role === "staff") badges.append(el("span", { class: "badge staff", text: "PMO staff" }));
+  if (person.sponsor) badges.append(el("span", { class: "badge sponsor", text: "sponsor" }));
+  if (!badges.childElementCount) badges.append(el("span", { class: "badge", text: "member" }));
+}
+
+async function choosePerson(id) {
+  state.me = id;
+  localStorage.setItem("pmo-console-person", String(id));
+  $("#person").value = String(id);
+  document.body.dataset.person = String(id);
+  showBadges();
+  if (state.tab === "dm") {
+    showTimeline($("#timeline"), timeline(`p:${id}`), dmEmptyState());
+    await refreshInbox();
+    scrollToBottom();
+  }
+}
+
+// ---- what the person types ----------------------------------------------------------------------------------
+
+// `/pmo …` (or any `/…`) runs a command; other text is a direct message to the bot, which also
+// takes commands and, while a pain-point prompt is open, records the reply as the answer.
+async function say(text, channel) {
+  const words = text.trim();
+  if (!words || state.me === null) return;
+  const inChannel = channel !== undefined;
+  const tl = inChannel ? timeline(`c:${channel}`) : timeline(`p:${state.me}`);
+  const container = inChannel ? $("#channel-timeline") : $("#timeline");
+  const command = words.startsWith("/") ? words.replace(/^\/(pmo\b)?\s*/i, "") : null;
+  appendMine(tl, words);
+  showTimeline(container, tl);
+  let reply;
+  try {
+    const { view } = inChannel || command !== null
+      ? await api("POST", "command", { person: state.me, text: command !== null ? command || "help" : words, channel })
+      : await api("POST", "message", { person: state.me, text: words });
+    reply = appendReply(tl, view);
+  } catch (err) {
+    reply = appendReply(tl, { ok: false, text: err.message });
+  }
+  reveal(reply);
+  // A command may have sent messages (a check-in, an alert) or changed who is a sponsor.
+  try {
+    await loadPeople();
+    await refresh();
+  } catch (err) {
+    setStatus(err.message);
+  }
+}
+
+function wireComposer(formSelector, inputSelector, channelSelector) {
+  $(formSelector).addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const input = $(inputSelector);
+    const text = input.value;
+    if (!text.trim()) return;
+    let channel;
+    if (channelSelector) {
+      channel = $(channelSelector).value.trim();
+      if (!channel.startsWith("#")) channel = `#${channel}`;
+      $(channelSelector).value = channel;
+      state.channel = channel;
+    }
+    input.value = "";
+    await say(text, channel);
+    input.focus();
+  });
+}
+
+function openChannel(name) {
+  state.channel = name;
+  $("#channel-name").value = name;
+  showTimeline($("#channel-timeline"), timeline(`c:${name}`), channelEmptyState(name));
+  refresh().catch((err) => setStatus(err.message));
+}
+
+function switchTab(tab) {
+  state.tab = tab;
+  for (const [name, panel] of [["dm", "#dm"], ["channels", "#channels"]]) {
+    $(panel).hidden = name !== tab;
+    $(`#tab-${name}`).setAttribute("aria-selected", String(name === tab));
+  }
+  document.body.dataset.tab = tab;
+  refresh().then(scrollToBottom).catch((err) => setStatus(err.message));
+}
+
+async function runFromButton(text) {
+  if (state.tab !== "dm") switchTab("dm");
+  await say(text);
+}
+
+// ---- adding yourself -------------------------------------------------------------------------------------------
+
+function wireAddYourself() {
+  const dialog = $("#add-dialog");
+  const form = $("#add-form");
+  const problem = $("#add-error");
+  $("#add-yourself").addEventListener("click", () => {
+    problem.hidden = true;
+    form.reset();
+    dialog.showModal();
+  });
+  $("#add-cancel").addEventListener("click", () => dialog.close());
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      const { person } = await api("POST", "people", {
+        name: form.elements.name.value,
+        email: form.elements.email.value,
+      });
+      dialog.close();
+      await loadPeople(person.id);
+    } catch (err) {
+      problem.textContent = err.message;
+      problem.hidden = false;
+    }
+  });
+}
+
+// ---- start -----------------------------------------------------------------------------------------------------
+
+function fitScrollPadding() {
+  const root = document.documentElement.style;
+  root.scrollPaddingTop = `${stickyHeaderHeight() + 8}px`;
+  root.scrollPaddingBottom = `${visibleComposerHeight() + 8}px`;
+}
+
+async function start() {
+  document.body.prepend(el("div", { id: "status", class: "status", role: "alert", hidden: true }));
+  $("#person").addEventListener("change", (event) => {
+    choosePerson(Number(event.target.value)).catch((err) => setStatus(err.message));
+  });
+  $("#tab-dm").addEventListener("click", () => switchTab("dm"));
+  $("#tab-channels").addEventListener("click", () => switchTab("channels"));
+  $("#value-report").addEventListener("click", () => runFromButton("/pmo value"));
+  $("#help").addEventListener("click", () => runFromButton("/pmo help"));
+  wireComposer("#composer", "#say");
+  wireComposer("#channel-composer", "#channel-say", "#channel-name");
+  wireAddYourself();
+  window.addEventListener("resize", fitScrollPadding);
+  document.addEventListener("visibilitychange", poll);
+  fitScrollPadding();
+  try {
+    await loadPeople();
+    document.body.dataset.ready = "true";
+  } catch (err) {
+    setStatus(err.message);
+  }
+  setInterval(poll, POLL_MS);
+}
+
+document.addEventListener("DOMContentLoaded", start);

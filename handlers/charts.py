@@ -1,0 +1,68 @@
+"""The value report's six-month trend as a small PNG every channel can attach.
+
+matplotlib is imported inside the function: importing it costs about half a second, which
+only the people who ask for a chart should pay. The figure is built with the object API
+(`Figure` + Agg canvas), never pyplot, so nothing is kept in a global figure registry and
+every figure is freed when the function returns.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from typing import Any
+
+WIDTH_IN, HEIGHT_IN, DPI = 6.0, 3.0, 100  # 600 x 300 px
+BAR_COLOUR = "#9db4d3"
+LINE_COLOUR = "#c2410c"
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def month_label(month: str) -> str:
+    """'2026-06' → 'Jun 26': short enough for six labels across 600 px."""
+    year, number = month.split("-")
+    return f"{MONTHS[int(number) - 1]} {year[2:]}"
+
+
+def trend_chart(report: dict[str, Any]) -> bytes:
+    """PNG bytes: bars of responses per month, a line of CSAT % with gaps where it is null."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    trend = report["trend"]
+    labels = [month_label(m["month"]) for m in trend]
+    responses = [m["responses"] or 0 for m in trend]
+    csat = [math.nan if m["csat_pct"] is None else m["csat_pct"] for m in trend]
+    positions = list(range(len(trend)))
+
+    figure = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(figure)
+    bars = figure.add_subplot()
+    container = bars.bar(positions, responses, color=BAR_COLOUR, width=0.6, label="Responses")
+    bars.bar_label(
+        container, labels=[str(n) if n else "" for n in responses], fontsize="small", color="#475569"
+    )
+    if not any(responses):
+        bars.text(0.5, 0.5, "No responses yet", transform=bars.transAxes, ha="center", color="#64748b")
+    bars.set_ylabel("Responses")
+    bars.set_ylim(0, max([*responses, 1]) * 1.2)
+    bars.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=5))
+    bars.set_xticks(positions, labels)
+    for side in ("top", "right"):
+        bars.spines[side].set_visible(False)
+
+    line = bars.twinx()
+    line.plot(positions, csat, color=LINE_COLOUR, marker="o", linewidth=2, label="CSAT %")
+    line.set_ylim(0, 105)
+    line.set_ylabel("CSAT %")
+    line.spines["top"].set_visible(False)
+
+    handles = [*bars.get_legend_handles_labels()[0], *line.get_legend_handles_labels()[0]]
+    figure.legend(handles, ["Responses", "CSAT %"], loc="outside upper right", frameon=False, ncols=2)
+    figure.suptitle("Taste check-ins by month", x=0.02, y=0.98, ha="left", va="top", fontsize="medium")
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=DPI)
+    figure.clear()
+    return buffer.getvalue()

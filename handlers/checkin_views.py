@@ -1,0 +1,106 @@
+"""What sponsors see: the taste check-in and the pain-point prompt, as neutral views."""
+
+from __future__ import annotations
+
+from handlers.views import Choice, Form, FormField, View
+
+TASTES: dict[int, tuple[str, str]] = {
+    5: ("😋", "Delicious"),
+    4: ("🙂", "Tasty"),
+    3: ("😐", "Bland"),
+    2: ("😕", "Off"),
+    1: ("🤢", "Sour"),
+}
+IMPACTS: tuple[tuple[str, str], ...] = (
+    ("1", "1 · minor"),
+    ("2", "2 · annoying"),
+    ("3", "3 · slows us down"),
+    ("4", "4 · serious"),
+    ("5", "5 · keeps me up at night"),
+)
+
+
+def taste_label(rating: int) -> str:
+    emoji, word = TASTES[rating]
+    return f"{emoji} {word}"
+
+
+def follow_up_question(rating: int) -> str:
+    return "What would make it taste better?" if rating <= 3 else "What do you like most?"
+
+
+def taste_question(
+    checkin_id: int,
+    project: str,
+    *,
+    rating: int | None = None,
+    comment: str | None = None,
+    closed: bool = False,
+    reminder: bool = False,
+) -> View:
+    """The check-in message; once answered it shows the answer and invites a comment."""
+    title = f"How does *{project}* taste?"
+    if closed and rating is None:
+        return View(
+            title=title, text="This check-in has closed without an answer. The next one comes on schedule."
+        )
+    choices = tuple(
+        Choice(
+            action=f"taste_{value}",
+            label=taste_label(value),
+            payload={"checkin": checkin_id, "rating": value},
+            style="primary" if value == rating else None,
+        )
+        for value in sorted(TASTES, reverse=True)
+    )
+    if rating is None:
+        text = (
+            "A gentle reminder: one click tells the PMO how it's going."
+            if reminder
+            else "One click is enough."
+        )
+        return View(title=title, text=text, choices=choices)
+    lines = (f"You said: “{comment}”",) if comment else ()
+    form = Form(
+        action="taste_comment",
+        title="Tell us more",
+        submit_label="Send",
+        fields=(FormField("comment", follow_up_question(rating), kind="multiline"),),
+        payload={"checkin": checkin_id},
+    )
+    return View(
+        title=title,
+        text=f"Your answer: {taste_label(rating)}. Thank you! You can change it any time.",
+        choices=choices,
+        lines=lines,
+        form=form,
+    )
+
+
+def painpoint_form(checkin_id: int) -> Form:
+    return Form(
+        action="painpoint",
+        title="What keeps you up at night?",
+        submit_label="Send",
+        fields=(
+            FormField("text", "What keeps you up at night?", kind="multiline"),
+            FormField("impact", "How much does it hurt?", kind="choice", options=IMPACTS),
+        ),
+        payload={"checkin": checkin_id},
+    )
+
+
+def painpoint_question(checkin_id: int, project: str, *, answered: bool = False) -> View:
+    """The pain-point prompt: a button that opens the form (the console shows it inline)."""
+    text = (
+        "Thank you, the PMO has it. Anything else? Send another one the same way."
+        if answered
+        else "Tell the PMO what worries you; it will be tracked until it is fixed. "
+        "You can also simply reply to this message."
+    )
+    return View(
+        title=f"What keeps you up at night about *{project}*?",
+        text=text,
+        choices=(Choice(action="painpoint_open", label="Tell the PMO", payload={"checkin": checkin_id}),),
+        form=painpoint_form(checkin_id),
+    )

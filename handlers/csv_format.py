@@ -1,0 +1,220 @@
+"""The CSV files of CONTRACT.md section 6: their columns, and how one cell is read and written.
+
+Shared by import and export so that what export writes is exactly what import reads back:
+times as `YYYY-MM-DDTHH:MM:SSZ` (naive UTC inside), dates as `YYYY-MM-DD`, numbers without a
+useless `.0`, and an empty cell for a missing value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+
+from storage.models import CADENCES, DAYS
+
+KINDS = ("projects", "responses", "outcomes", "painpoints")
+
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "projects": ("name", "sponsor", "segment", "cadence", "day", "time"),
+    "responses": ("project", "sponsor", "sent_at", "answered_at", "rating", "comment"),
+    "outcomes": ("project", "metric", "unit", "baseline", "target", "current", "benefit", "due"),
+    "painpoints": (
+        "project",
+        "reported_by",
+        "reported_at",
+        "text",
+        "impact",
+        "status",
+        "resolved_at",
+        "metric",
+        "baseline",
+        "after",
+        "better",
+    ),
+}
+
+STATUSES = ("open", "resolved")
+BETTER = ("lower", "higher")
+ONE_TO_FIVE = {str(n): n for n in range(1, 6)}
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
+_TIME = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
+_SLACK_ID = re.compile(r"[UW][A-Z0-9]{2,}")
+_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+class CellError(ValueError):
+    """One cell that cannot be read; `reason` is the sentence shown to the user."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def shown(value: str, limit: int = 40) -> str:
+    """A cell quoted for an error message, shortened so one bad cell cannot flood the output."""
+    value = value.strip()
+    return f"'{value}'" if len(value) <= limit else f"'{value[: limit - 1]}…'"
+
+
+def text(value: str, column: str, limit: int, *, required: bool = False) -> str | None:
+    """A name-like cell: surrounding spaces dropped, empty means missing."""
+    value = value.strip()
+    if not value:
+        if required:
+            raise CellError(f"{column} is required")
+        return None
+    if len(value) > limit:
+        raise CellError(f"{column} is longer than {limit} characters")
+    return value
+
+
+def free_text(value: str, column: str, *, required: bool = False) -> str | None:
+    """A comment or description: kept exactly as written (it is part of what a row is), blank is missing."""
+    if not value.strip():
+        if required:
+            raise CellError(f"{column} is required")
+        return None
+    return value
+
+
+def timestamp(value: str, column: str, *, required: bool = False) -> dt.datetime | None:
+    """ISO-8601 date and time; no offset means UTC, an offset is converted; stored naive UTC to the second."""
+    value = value.strip()
+    if not value:
+        if required:
+            raise CellError(f"{column} is required")
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise CellError(
+            f"{column} {shown(value)} is not an ISO-8601 date and time (e.g. 2026-01-31T09:30:00Z)"
+        ) from None
+    try:
+        return as_utc(moment)
+    except OverflowError:
+        raise CellError(f"{column} {shown(value)} is out of range") from None
+
+
+def as_utc(moment: dt.datetime) -> dt.datetime:
+    """Naive UTC to the second: how every time is stored."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
+    return moment.replace(microsecond=0) if moment.microsecond else moment
+
+
+def day_date(value: str, column: str) -> dt.date | None:
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise CellError(f"{column} {shown(value)} is not a date (YYYY-MM-DD)") from None
+
+
+def number(value: str, column: str, *, required: bool = False) -> float | None:
+    value = value.strip()
+    if not value:
+        if required:
+            raise CellError(f"{column} is required")
+        return None
+    try:
+        result = float(value)
+    except ValueError:
+        raise CellError(f"{column} {shown(value)} is not a number") from None
+    if not math.isfinite(result):
+        raise CellError(f"{column} {shown(value)} is not a number")
+    return result
+
+
+def one_to_five(value: str, column: str, *, required: bool = False) -> int | None:
+    value = value.strip()
+    if not value:
+        if required:
+            raise CellError(f"{column} is required (1–5)")
+        return None
+    result = ONE_TO_FIVE.get(value)
+    if result is None:
+        raise CellError(f"{column} {shown(value)} is not 1–5")
+    return result
+
+
+def choice(value: str, column: str, choices: tuple[str, ...]) -> str | None:
+    """One word of a fixed list, in any letter case; empty means missing."""
+    value = value.strip()
+    if not value:
+        return None
+    word = value.lower()
+    if word not in choices:
+        raise CellError(f"{column} {shown(value)} is not one of {', '.join(choices)}")
+    return word
+
+
+def cadence(value: str) -> str | None:
+    return choice(value, "cadence", CADENCES)
+
+
+def weekday(value: str) -> str | None:
+    return choice(value, "day", DAYS)
+
+
+def time_of_day(value: str) -> str | None:
+    """HH:MM on a 24-hour clock, stored zero-padded ("9:05" becomes "09:05")."""
+    value = value.strip()
+    if not value:
+        return None
+    match = _TIME.fullmatch(value)
+    if match is None:
+        raise CellError(f"time {shown(value)} is not HH:MM (00:00–23:59)")
+    return f"{int(match[1]):02d}:{match[2]}"
+
+
+def person(value: str, column: str) -> str:
+    """An e-mail address (lower-cased, it is matched without case) or a platform user id (kept as is)."""
+    value = value.strip()
+    if not value:
+        raise CellError(f"{column} is required (an e-mail address or a platform user id)")
+    if "@" in value:
+        if len(value) > 320 or _EMAIL.fullmatch(value) is None:
+            raise CellError(f"{column} {shown(value)} is not an e-mail address")
+        return value.lower()
+    if len(value) > 200 or not value.isprintable():
+        raise CellError(f"{column} {shown(value)} is not an e-mail address or a platform user id")
+    return value
+
+
+def is_email(token: str) -> bool:
+    return "@" in token
+
+
+def platform_of(user_id: str) -> str:
+    """The platform a bare user id belongs to: Slack ids look like U0123ABC, Teams ids are GUIDs."""
+    if _SLACK_ID.fullmatch(user_id):
+        return "slack"
+    if _GUID.fullmatch(user_id):
+        return "teams"
+    return "local"
+
+
+def write_timestamp(value: dt.datetime | None) -> str:
+    return "" if value is None else value.replace(microsecond=0).isoformat() + "Z"
+
+
+def write_date(value: dt.date | None) -> str:
+    return "" if value is None else value.isoformat()
+
+
+def write_number(value: float | None) -> str:
+    """12.0 → "12", 12.5 → "12.5"; the shortest text that reads back as the same float."""
+    if value is None:
+        return ""
+    if float(value).is_integer() and abs(value) < 1e16:  # repr() turns to 1e+16 from there
+        return str(int(value))
+    return repr(float(value))
+
+
+def write_text(value: str | None) -> str:
+    return "" if value is None else value

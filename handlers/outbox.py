@@ -1,0 +1,78 @@
+"""Running a use case: one transaction, rolled back on refusal, then sending what it queued."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.checkins import mark_failed, record_refs
+from handlers.ports import DeliveryFailed, Outgoing, Reply, Services
+from handlers.views import View, error
+
+log = logging.getLogger(__name__)
+
+OOPS = "Something went wrong on our side; nothing was changed. The PMO's admins can see the log."
+
+
+class Rollback(Exception):
+    """Raised inside a use case to answer with `reply` and undo everything it changed."""
+
+    def __init__(self, reply: Reply) -> None:
+        super().__init__(reply.view.text)
+        self.reply = reply
+
+
+async def perform(services: Services, org_id: int, work: Callable[[AsyncSession], Awaitable[Reply]]) -> View:
+    """Do `work` in one transaction; a reply that is not ok, or any error, changes nothing."""
+    try:
+        async with services.db.transaction() as session:
+            reply = await work(session)
+            if not reply.view.ok:
+                raise Rollback(reply)
+    except Rollback as rollback:
+        return rollback.reply.view
+    except Exception:
+        log.exception("use case failed")
+        return error(OOPS)
+    problems = await deliver(services, org_id, reply.outbox)
+    if problems:
+        return replace(reply.view, lines=(*reply.view.lines, *(f"⚠️ {p}" for p in problems)))
+    return reply.view
+
+
+async def deliver(services: Services, org_id: int, outbox: list[Outgoing]) -> list[str]:
+    """Send each message; return what could not be delivered, in words for the person who acted."""
+    problems: list[str] = []
+    for item in outbox:
+        try:
+            ref = await _send(services, org_id, item)
+        except DeliveryFailed as exc:
+            problems.append(exc.reason)
+            if item.checkin_id is not None:
+                async with services.db.transaction() as session:
+                    await mark_failed(session, item.checkin_id, exc.reason)
+            continue
+        except Exception:
+            log.exception("delivery failed unexpectedly")
+            problems.append("a message could not be sent (see the server log)")
+            continue
+        if item.checkin_id is not None and ref:
+            async with services.db.transaction() as session:
+                await record_refs(session, item.checkin_id, ref)
+    return problems
+
+
+async def _send(services: Services, org_id: int, item: Outgoing) -> dict[str, Any] | None:
+    messenger = services.messenger
+    if item.update_ref is not None:
+        await messenger.update(org_id, item.update_ref, item.view)
+        return None
+    if item.person_id is not None:
+        return await messenger.send_direct(org_id, item.person_id, item.view)
+    if item.channel is not None:
+        return await messenger.send_to_channel(org_id, item.platform, item.channel, item.view)
+    return None

@@ -1,0 +1,457 @@
+"""The `/pmo` language: one parser for Slack, Teams, the console and the shell.
+
+A command is its words (`project add`), then a free-text positional (a name, an id, an
+amount) that runs up to the first `key:value` option, then options. Double quotes allow
+anything. A word after a free-text option continues that option (`metric:Order cycle time`).
+Every mistake raises `ParseError` naming the bad word, with the command's usage line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from storage.models import ASK_CADENCES, CADENCES, DAYS
+
+OPTION = re.compile(r"^([a-z_]+):(.*)$", re.DOTALL)
+SLACK_USER = re.compile(r"^<@([A-Z0-9a-z:_.-]+)(?:\|[^>]*)?>$")
+SLACK_MAILTO = re.compile(r"^<mailto:([^|>]+)(?:\|[^>]*)?>$")
+EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in PostgreSQL
+AMOUNT = re.compile(r"^[$€£¥₹]?\s*(-?[0-9][0-9,_]*(?:\.[0-9]+)?)\s*([kKmM]?)$")
+
+
+class ParseError(ValueError):
+    """What was wrong with a command, and the usage line that shows how to say it."""
+
+    def __init__(self, message: str, usage: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.usage = usage
+
+
+@dataclass(frozen=True)
+class PersonRef:
+    """A person as written: a platform user id (from a mention) or an e-mail address."""
+
+    user_id: str | None = None
+    email: str | None = None
+    written: str = ""
+
+
+@dataclass(frozen=True)
+class Token:
+    text: str
+    quoted: bool
+
+
+def tokenize(text: str) -> list[Token]:
+    """Split on whitespace, keeping "double-quoted" runs (also inside key:"value") whole."""
+    text = text.replace("\u201c", '"').replace("\u201d", '"').replace("\u00a0", " ").replace("\x00", "")
+    tokens: list[Token] = []
+    i, n = 0, len(text)
+    while i < n:
+        if text[i].isspace():
+            i += 1
+            continue
+        buf: list[str] = []
+        quoted = text[i] == '"'  # a token that opens with a quote is never a command word or option
+        while i < n and not text[i].isspace():
+            if text[i] == '"':
+                end = text.find('"', i + 1)
+                if end < 0:
+                    raise ParseError(f"A quote is not closed: {text[i:]}")
+                buf.append(text[i + 1 : end])
+                i = end + 1
+            elif text.startswith(("<@", "<mailto:"), i) and text.find(">", i) > 0:
+                end = text.find(">", i)  # a mention's label may hold spaces: <@U123|Sam Smith>
+                buf.append(text[i : end + 1])
+                i = end + 1
+            else:
+                buf.append(text[i])
+                i += 1
+        tokens.append(Token("".join(buf), quoted))
+    return tokens
+
+
+# ---- value converters: each takes the written text and returns the value or raises ValueError
+
+
+def _number(text: str) -> float:
+    try:
+        value = float(text.replace(",", "").replace("_", ""))
+    except ValueError:
+        raise ValueError(f"'{text}' is not a number") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"'{text}' is not a number")
+    return value
+
+
+def parse_amount(text: str) -> float:
+    """Money as people write it: 450000, 450,000, 450k, 1.2m, $450,000."""
+    match = AMOUNT.match(text.strip())
+    if not match:
+        raise ValueError(f"'{text}' is not an amount (e.g. 450000, 450k or 1.2m)")
+    value = float(match.group(1).replace(",", "").replace("_", ""))
+    scale = {"": 1, "k": 1_000, "m": 1_000_000}[match.group(2).lower()]
+    if abs(value * scale) >= 1e15:
+        raise ValueError(f"'{text}' is too large an amount")
+    return round(value * scale, 2)
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"'{text}' is not a date (YYYY-MM-DD)") from None
+
+
+def _due(text: str) -> dt.date:
+    """A deadline; PostgreSQL stores 9999-12-31 as 'infinity', which no date arithmetic accepts."""
+    value = _date(text)
+    if value.year >= 3000:
+        raise ValueError(f"'{text}' is too far away for a due date")
+    return value
+
+
+def _time(text: str) -> str:
+    match = re.fullmatch(r"([01]?[0-9]|2[0-3]):([0-5][0-9])", text)
+    if not match:
+        raise ValueError(f"'{text}' is not a time (HH:MM, 00:00 to 23:59)")
+    return f"{int(match.group(1)):02d}:{match.group(2)}"
+
+
+def _positive_int(text: str) -> int:
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:
+        raise ValueError(f"'{text}' is not a whole number above 0")
+    return int(text)
+
+
+def _id(text: str) -> int:
+    value = _positive_int(text)
+    if value > MAX_ID:
+        raise ValueError(f"'{text}' is not an id (too large)")
+    return value
+
+
+def _days(text: str) -> int:
+    value = _positive_int(text)
+    if value > 3660:
+        raise ValueError(f"'{text}' days is more than ten years")
+    return value
+
+
+def _choice(*allowed: str) -> Callable[[str], str]:
+    def convert(text: str) -> str:
+        value = text.lower()
+        if value not in allowed:
+            raise ValueError(f"'{text}' is not one of {'|'.join(allowed)}")
+        return value
+
+    return convert
+
+
+DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def _day(text: str) -> str:
+    """`tue`, `tues` and `tuesday` are Tuesday; `tuexyz` is not."""
+    value = text.lower()
+    for day, full in zip(DAYS, DAY_NAMES, strict=True):
+        if len(value) >= 3 and full.startswith(value):
+            return day
+    raise ValueError(f"'{text}' is not a day (mon, tue, wed, thu, fri, sat, sun)")
+
+
+def _text(text: str) -> str:
+    value = " ".join(text.split())
+    if not value:
+        raise ValueError("is empty")
+    if len(value) > 200:
+        raise ValueError("is longer than 200 characters")
+    return value
+
+
+def _unit(text: str) -> str:
+    value = _text(text)
+    if len(value) > 40:
+        raise ValueError("is longer than 40 characters")
+    return value
+
+
+def parse_person(text: str) -> PersonRef:
+    """A Slack mention `<@U123>`/`<@U123|sam>`, a Teams mention rewritten as such, or an e-mail."""
+    text = text.strip()
+    if match := SLACK_USER.match(text):
+        return PersonRef(user_id=match.group(1), written=text)
+    if match := SLACK_MAILTO.match(text):
+        text = match.group(1)
+    if EMAIL.match(text) and len(text) <= 254:  # the longest address SMTP allows
+        return PersonRef(email=text.lower(), written=text)
+    raise ValueError(f"'{text}' is not a person (mention them with @ or give their e-mail)")
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One command: its words, who may run it, its positional and its options."""
+
+    words: tuple[str, ...]
+    usage: str
+    role: str  # "anyone" | "staff" | "admin" | "sponsor" | "staff|sponsor"
+    positional: str | None = None  # "name" | "name?" | "id" | "amount" | "person" | a "a|b|c" choice
+    options: dict[str, Callable[[str], Any]] = field(default_factory=dict)
+    required: tuple[str, ...] = ()
+    summary: str = ""
+
+    @property
+    def name(self) -> str:
+        return " ".join(self.words)
+
+
+_PROJECT_OPTIONS: dict[str, Callable[[str], Any]] = {
+    "sponsor": parse_person,
+    "segment": _text,
+    "cadence": _choice(*CADENCES),
+    "day": _day,
+    "time": _time,
+    "ask": _choice(*ASK_CADENCES),
+}
+
+SPECS: tuple[Spec, ...] = (
+    Spec(("help",), "help", "anyone", summary="the commands you may run"),
+    Spec(
+        ("value",),
+        "value [PROJECT] [segment:NAME] [days:N]",
+        "anyone",
+        "name?",
+        {"segment": _text, "days": _days},
+        summary="the value report",
+    ),
+    Spec(
+        ("project", "add"),
+        "project add NAME sponsor:PERSON [segment:NAME] [cadence:weekly|biweekly|monthly|quarterly|off]"
+        " [day:mon..sun] [time:HH:MM] [ask:monthly|quarterly|off]",
+        "staff",
+        "name",
+        _PROJECT_OPTIONS,
+        ("sponsor",),
+        summary="add a project and its sponsor",
+    ),
+    Spec(("project", "list"), "project list", "staff", summary="list projects"),
+    Spec(
+        ("project", "archive"), "project archive NAME", "staff", "name", summary="stop a project's check-ins"
+    ),
+    Spec(("checkin",), "checkin PROJECT", "staff", "name", summary="send the taste check-in now"),
+    Spec(("ask",), "ask PROJECT", "staff", "name", summary="send the pain-point prompt now"),
+    Spec(
+        ("painpoints",),
+        "painpoints [open|resolved|all] [project:NAME]",
+        "staff",
+        "open|resolved|all?",
+        {"project": _text},
+        summary="list pain points",
+    ),
+    Spec(
+        ("painpoint", "resolve"),
+        "painpoint resolve ID [after:N]",
+        "staff",
+        "id",
+        {"after": _number},
+        summary="mark a pain point fixed",
+    ),
+    Spec(
+        ("painpoint",),
+        'painpoint ID metric:"NAME" baseline:N [better:lower|higher]',
+        "staff",
+        "id",
+        {"metric": _text, "baseline": _number, "better": _choice("lower", "higher")},
+        ("metric", "baseline"),
+        summary="attach the measure that will show the fix",
+    ),
+    Spec(
+        ("outcome", "add"),
+        'outcome add PROJECT metric:"NAME" baseline:N target:N [unit:U] [benefit:AMOUNT] [due:YYYY-MM-DD]',
+        "staff",
+        "name",
+        {
+            "metric": _text,
+            "baseline": _number,
+            "target": _number,
+            "unit": _unit,
+            "benefit": parse_amount,
+            "due": _due,
+        },
+        ("metric", "baseline", "target"),
+        summary="add a business-case outcome",
+    ),
+    Spec(
+        ("outcome", "update"),
+        "outcome update ID current:N",
+        "staff",
+        "id",
+        {"current": _number},
+        ("current",),
+        summary="record a new measurement",
+    ),
+    Spec(
+        ("outcomes",), "outcomes [PROJECT]", "staff|sponsor", "name?", summary="list outcomes with progress"
+    ),
+    Spec(("cost",), "cost AMOUNT", "admin", "amount", summary="set the PMO's cost to date"),
+    Spec(("alerts", "here"), "alerts here", "staff", summary="send alerts to this channel"),
+    Spec(("staff", "add"), "staff add PERSON", "admin", "person", summary="make someone PMO staff"),
+    Spec(("staff", "remove"), "staff remove PERSON", "admin", "person", summary="remove someone from staff"),
+    Spec(("staff", "list"), "staff list", "admin", summary="list staff and admins"),
+    Spec(
+        ("pause",),
+        "pause [until:YYYY-MM-DD]",
+        "sponsor",
+        None,
+        {"until": _date},
+        summary="no check-ins until then",
+    ),
+    Spec(("resume",), "resume", "sponsor", summary="check-ins again"),
+    Spec(
+        ("export",),
+        "export projects|responses|outcomes|painpoints",
+        "staff",
+        "projects|responses|outcomes|painpoints",
+        summary="the CSV file, sent to you",
+    ),
+)
+
+_FREE_TEXT = {_text, _unit}
+
+
+@dataclass(frozen=True)
+class Command:
+    spec: Spec
+    positional: Any = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+
+PREFIX = re.compile(r"^/?pmo(?:\s+|$)", re.IGNORECASE)
+
+
+def _strip_prefix(text: str) -> str:
+    """Teams and the console may send `pmo value` or `/pmo value`; the parser wants `value`."""
+    return PREFIX.sub("", text.strip(), count=1)
+
+
+def find_spec(words: list[str]) -> Spec | None:
+    """The longest command whose words begin the text (`painpoint resolve` before `painpoint`)."""
+    lowered = tuple(w.lower() for w in words)
+    for size in (2, 1):
+        for spec in SPECS:
+            if len(spec.words) == size and lowered[:size] == spec.words:
+                return spec
+    return None
+
+
+def usages_for(word: str) -> list[str]:
+    return [spec.usage for spec in SPECS if spec.words[0] == word]
+
+
+def parse(text: str) -> Command:
+    """Turn the words of a `/pmo` command into a `Command`, or raise `ParseError`."""
+    text = _strip_prefix(text)
+    try:
+        tokens = tokenize(text)
+    except ParseError as exc:
+        spec = find_spec(text.split()[:2])
+        raise ParseError(exc.message, spec.usage if spec else None) from None
+    if not tokens:
+        return Command(SPECS[0])
+    words = ["" if t.quoted else t.text for t in tokens[:2]]
+    spec = find_spec(words)
+    if spec is None:
+        first = tokens[0].text.lower()
+        family = usages_for(first)
+        if family:
+            sub = tokens[1].text if len(tokens) > 1 else ""
+            what = f"'{first} {sub}' is not a command" if sub else f"'{first}' needs more words"
+            raise ParseError(what + ".", " / ".join(family))
+        raise ParseError(f"Unknown command '{tokens[0].text}'. Type 'help' for the commands you may run.")
+    rest = tokens[len(spec.words) :]
+    return _parse_arguments(spec, rest)
+
+
+def _parse_arguments(spec: Spec, rest: list[Token]) -> Command:
+    positional_words: list[str] = []
+    options: dict[str, Any] = {}
+    raw_options: dict[str, str] = {}
+    last_key: str | None = None
+    for token in rest:
+        match = None if token.quoted else OPTION.match(token.text)
+        if match and match.group(1) in spec.options:
+            key, value = match.group(1), match.group(2)
+            if key in raw_options:
+                raise ParseError(f"'{key}:' is given twice.", spec.usage)
+            raw_options[key] = value
+            last_key = key
+        elif match:
+            raise ParseError(f"Unknown option '{match.group(1)}:' for {spec.name}.", spec.usage)
+        elif last_key is not None:
+            if spec.options[last_key] in _FREE_TEXT:
+                raw_options[last_key] += " " + token.text
+            else:
+                raise ParseError(f"Unexpected word '{token.text}' after {last_key}:.", spec.usage)
+        else:
+            positional_words.append(token.text)
+    for key, value in raw_options.items():
+        if not value.strip():
+            raise ParseError(f"'{key}:' has no value.", spec.usage)
+        try:
+            options[key] = spec.options[key](value.strip())
+        except ValueError as exc:
+            raise ParseError(f"{key}: {exc}.", spec.usage) from None
+    missing = [key for key in spec.required if key not in options]
+    if missing:
+        raise ParseError(f"Missing {', '.join(k + ':' for k in missing)} for {spec.name}.", spec.usage)
+    return Command(spec, _positional(spec, positional_words), options)
+
+
+def _positional(spec: Spec, words: list[str]) -> Any:
+    kind = spec.positional
+    if kind is None:
+        if words:
+            raise ParseError(f"Unexpected word '{words[0]}'.", spec.usage)
+        return None
+    optional = kind.endswith("?")
+    kind = kind.rstrip("?")
+    if not words:
+        if optional:
+            return None
+        raise ParseError(f"Missing {_positional_label(spec)} for {spec.name}.", spec.usage)
+    joined = " ".join(words)
+    try:
+        if kind == "name":
+            return _text(joined)
+        if kind == "id":
+            if len(words) > 1:
+                raise ValueError(f"'{joined}' is not one id")
+            return _id(words[0].lstrip("#"))
+        if kind == "amount":
+            return parse_amount(joined)
+        if kind == "person":
+            if len(words) > 1:
+                raise ValueError(f"'{joined}' is more than one person")
+            return parse_person(words[0])
+        if len(words) > 1:
+            raise ValueError(f"Unexpected word '{words[1]}'")
+        return _choice(*kind.split("|"))(words[0])
+    except ValueError as exc:
+        message = str(exc)
+        if message.startswith("is "):  # "is empty" says nothing without its subject
+            message = f"{_positional_label(spec)} {message}"
+        raise ParseError(f"{message}.", spec.usage) from None
+
+
+def _positional_label(spec: Spec) -> str:
+    return spec.usage.split()[len(spec.words)].strip("[]")

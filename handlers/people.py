@@ -1,0 +1,106 @@
+"""People and roles: who someone is on each platform, and what they may do."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.parser import PersonRef
+from handlers.ports import Directory
+from storage.models import Identity, Person, Project
+from storage.queries import (
+    add_identity,
+    add_person,
+    find_person_by_email,
+    find_person_by_external_id,
+    find_person_by_identity,
+)
+
+FOREVER = dt.date(9999, 12, 31)
+
+
+def is_staff(person: Person) -> bool:
+    return person.role in ("staff", "admin")
+
+
+def is_admin(person: Person) -> bool:
+    return person.role == "admin"
+
+
+async def is_sponsor(session: AsyncSession, person: Person, project: Project | None = None) -> bool:
+    """The sponsor of this project, or of any project when none is given."""
+    if project is not None:
+        return project.sponsor_id == person.id
+    found = await session.scalar(select(Project.id).where(Project.sponsor_id == person.id).limit(1))
+    return found is not None
+
+
+async def identify(
+    session: AsyncSession,
+    org_id: int,
+    platform: str,
+    external_id: str,
+    *,
+    name: str | None = None,
+    email: str | None = None,
+    tz: str | None = None,
+    admins: frozenset[str] = frozenset(),
+) -> Person:
+    """The person behind a platform account, created on first contact.
+
+    A person already known by e-mail (from an import or another platform) gains this identity,
+    so someone on both Slack and Teams is one person. PMO_ADMINS are admins from the start.
+    """
+    person = await find_person_by_identity(session, org_id, platform, external_id)
+    if person is None:
+        person = await find_person_by_email(session, org_id, email) if email else None
+        if person is None:
+            person = await add_person(session, org_id, name or external_id, email=email, tz=tz)
+        await add_identity(session, person, platform, external_id)
+    else:
+        if name and person.name == external_id:
+            person.name = name
+        if email and not person.email:
+            person.email = email.lower()
+        if tz:
+            person.tz = tz
+    if external_id in admins and person.role != "admin":
+        person.role = "admin"
+    return person
+
+
+async def bootstrap_admins(session: AsyncSession, org_id: int, admins: frozenset[str]) -> None:
+    """Make every already-known PMO_ADMINS account an admin (new ones become admin in `identify`)."""
+    if not admins:
+        return
+    people = await session.scalars(
+        select(Person)
+        .join(Identity, Identity.person_id == Person.id)
+        .where(Identity.org_id == org_id, Identity.external_id.in_(admins))
+    )
+    for person in people:
+        person.role = "admin"
+
+
+async def resolve_person(
+    session: AsyncSession, org_id: int, ref: PersonRef, directory: Directory
+) -> Person | None:
+    """A person from a mention or an e-mail: known here first, else asked of the platform."""
+    if ref.user_id:
+        person = await find_person_by_external_id(session, org_id, ref.user_id)
+    else:
+        person = await find_person_by_email(session, org_id, ref.email or "")
+    return person or await directory.resolve(session, org_id, ref)
+
+
+def display(person: Person) -> str:
+    return (
+        person.name if not person.email or person.name == person.email else f"{person.name} <{person.email}>"
+    )
+
+
+def is_paused(person: Person, today: dt.date) -> bool:
+    """Paused sponsors get nothing before `paused_until`; check-ins resume on that date."""
+    return person.paused_until is not None and today < person.paused_until

@@ -1,0 +1,103 @@
+"""What the core needs from the outside world, and what a use case hands back.
+
+Use cases change the database in one transaction and return a `Reply`: the view for the
+person who acted, plus an outbox of messages to send once the transaction has committed.
+Channels (`bot/`) implement `Messenger` and `Directory`; the core never sees a platform SDK.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.parser import PersonRef
+from handlers.views import View
+from storage.db import Database
+from storage.models import Person
+
+
+class NotReachable(Exception):
+    """A directory knows why a person cannot be found or reached there; the message says how to fix it."""
+
+
+class DeliveryFailed(Exception):
+    """A message could not be delivered. `permanent` means retrying will not help."""
+
+    def __init__(self, reason: str, *, permanent: bool = False, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.permanent = permanent
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message to send after commit: to a person, to a channel, or an update of one sent before."""
+
+    view: View
+    person_id: int | None = None
+    channel: str | None = None
+    platform: str | None = None
+    checkin_id: int | None = None
+    update_ref: dict[str, Any] | None = None
+
+
+@dataclass
+class Reply:
+    view: View
+    outbox: list[Outgoing] = field(default_factory=list)
+
+
+class Messenger(Protocol):
+    """Sends views through whatever channels the deployment has (Slack, Teams, console)."""
+
+    async def send_direct(self, org_id: int, person_id: int, view: View) -> dict[str, Any]:
+        """Post to the person's DM; return a reference that `update` understands."""
+        ...
+
+    async def send_to_channel(
+        self, org_id: int, platform: str | None, channel: str, view: View
+    ) -> dict[str, Any]:
+        """Post to a channel (alerts). `platform` None lets the messenger tell from the id."""
+        ...
+
+    async def update(self, org_id: int, ref: dict[str, Any], view: View) -> None:
+        """Replace a message sent earlier (an answered check-in shows its answer in place)."""
+        ...
+
+
+class Directory(Protocol):
+    """Finds people on the platform: a mention's user id or an e-mail address."""
+
+    async def resolve(self, session: AsyncSession, org_id: int, ref: PersonRef) -> Person | None: ...
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Deployment settings the core needs (from bot.config, without depending on it)."""
+
+    admins: frozenset[str] = frozenset()
+    timezone: str = "UTC"
+    alert_channel: str | None = None
+
+
+@dataclass
+class Services:
+    db: Database
+    messenger: Messenger
+    directory: Directory
+    policy: Policy = field(default_factory=Policy)
+    today: dt.date | None = None  # fixed in tests; None means today's UTC date
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who runs a command, and where: a person of an organisation on a platform."""
+
+    org_id: int
+    person_id: int
+    platform: str
+    channel: str | None = None

@@ -1,0 +1,453 @@
+"""The value report: every figure of METRICS.md, computed once, in the database, for every channel.
+
+Figures are SQL aggregates (COUNT/SUM/AVG with FILTER or CASE), so an organisation with a
+million taste check-ins costs a few covering-index range scans, never a million rows in Python:
+the window, the previous window and the six trend months are cut into disjoint time slices,
+each slice is summed once (one UNION ALL statement), and each figure adds up its few slices.
+Python only divides the aggregates, applies the null rules and rounds, last.
+
+Choices where METRICS.md leaves room:
+- Rounding is half away from zero on the decimal value (4.125 → 4.13, 2.675 → 2.68), as people
+  round by hand; Python's `round` would give 4.12 and 2.67.
+- A segment matches case- and spacing-insensitively (`name_key`), like project names.
+- `project` and `segment` together mean that project, if it is in that segment (else nothing).
+- Counts are 0 when there is nothing to count; ratios, means, medians and sums of money are
+  `null` when there is nothing to compute them from (no outcomes: `planned` and `realized` null).
+- A taste answer counts by its current `answered_at` and `rating`; an earlier answer that was
+  changed later counts where the change happened, once.
+- Trend months are whole calendar months, not cut by the window.
+- A pain point resolved in the window counts whatever its status now (re-opening keeps the date).
+- An outcome whose target equals its baseline (refused at entry; only a hand-edited database
+  has one) has progress 0 rather than a division by zero.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal
+from itertools import pairwise
+from typing import Any
+
+from sqlalchemy import Select, and_, case, func, literal, null, or_, select, union_all
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from storage.models import KIND_TASTE, Checkin, Organisation, Outcome, PainPoint, Project
+from storage.queries import name_key
+from storage.sqlfuncs import DateDaysBetween, DaysBetween
+
+DEFAULT_DAYS = 90
+TREND_MONTHS = 6
+GOOD = 4  # ratings at or above this are satisfied (CSAT)
+DELICIOUS = 5
+SOUR = 2  # ratings at or below this count against net taste
+RISK_MARGIN = 0.25  # at risk when progress trails elapsed time by more than this
+
+
+# ---------------------------------------------------------------- small pure helpers
+
+
+def round_half_away(value: float | None, places: int) -> float | None:
+    """Round the decimal value half away from zero; None stays None, -0.0 becomes 0.0."""
+    if value is None:
+        return None
+    quantum = Decimal(1).scaleb(-places)
+    return float(Decimal(repr(float(value))).quantize(quantum, rounding=ROUND_HALF_UP)) + 0.0
+
+
+def _pct(part: float | None, whole: float | None) -> float | None:
+    if not whole:
+        return None
+    return 100.0 * float(part or 0) / float(whole)
+
+
+def _float(value: Any) -> float | None:
+    """PostgreSQL answers some aggregates as Decimal; the report speaks float."""
+    return None if value is None else float(value)
+
+
+def iso_utc(moment: dt.datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def window_bounds(today: dt.date, days: int) -> tuple[dt.datetime, dt.datetime]:
+    """[start, end): end is 00:00 UTC of the day after `today`, start is `days` before it."""
+    if isinstance(days, bool) or not isinstance(days, int) or days < 1:
+        raise ValueError(f"days must be a whole number of at least 1, not {days!r}")
+    end = dt.datetime.combine(today + dt.timedelta(days=1), dt.time())
+    try:
+        start = end - dt.timedelta(days=days)
+        _ = start - dt.timedelta(days=days)  # the previous window must exist too
+    except OverflowError:
+        raise ValueError(f"days:{days} reaches back before the calendar begins") from None
+    return start, end
+
+
+def month_starts(today: dt.date, count: int = TREND_MONTHS) -> list[dt.date]:
+    """First days of the `count` calendar months ending with today's, oldest first, plus the next one."""
+    year, month = today.year, today.month
+    starts = [dt.date(year, month, 1)]
+    for _ in range(count - 1):
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+        starts.insert(0, dt.date(year, month, 1))
+    year, month = (today.year, today.month + 1) if today.month < 12 else (today.year + 1, 1)
+    return [*starts, dt.date(year, month, 1)]
+
+
+def _midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time())
+
+
+# ---------------------------------------------------------------- scope
+
+
+async def _scope_project_ids(
+    session: AsyncSession, org_id: int, project: Project | None, segment: str | None
+) -> list[int] | None:
+    """None means the whole organisation; otherwise the projects in scope (archived included)."""
+    if project is not None and project.org_id != org_id:
+        raise ValueError(f"project {project.name!r} belongs to another organisation")
+    if segment is None:
+        return None if project is None else [project.id]
+    wanted = name_key(segment)
+    if not wanted:
+        raise ValueError("segment must name a segment, not be blank")
+    rows = await session.execute(
+        select(Project.id, Project.segment).where(Project.org_id == org_id, Project.segment.is_not(None))
+    )
+    ids = [row.id for row in rows if name_key(row.segment) == wanted]
+    if project is not None:
+        ids = [i for i in ids if i == project.id]
+    return ids
+
+
+def _in_scope(
+    org_column: Any, project_column: Any, org_id: int, ids: list[int] | None
+) -> ColumnElement[bool]:
+    """Filter on the column whose index serves the scope: org_id for the org, project_id otherwise."""
+    if ids is None:
+        return org_column == org_id
+    if len(ids) == 1:
+        return project_column == ids[0]
+    return project_column.in_(ids)
+
+
+# ---------------------------------------------------------------- satisfaction and trend
+
+
+RATING_SUMS = ("n", "total", "good", "delicious", "sour")
+
+
+def _rating_slice(
+    scope: ColumnElement[bool], index: int, start: dt.datetime, end: dt.datetime
+) -> Select[Any]:
+    """Sums of the taste answers answered in [start, end): one covering-index range scan.
+
+    FILTER (SQLite 3.30+, PostgreSQL) costs about half of SUM(CASE …) per row on SQLite.
+    """
+    rating = Checkin.rating
+    return select(
+        literal(index).label("slice"),
+        func.count(rating).label("n"),
+        func.sum(rating).label("total"),
+        func.count().filter(rating >= GOOD).label("good"),
+        func.count().filter(rating >= DELICIOUS).label("delicious"),
+        func.count().filter(rating <= SOUR).label("sour"),
+    ).where(scope, Checkin.kind == KIND_TASTE, Checkin.answered_at >= start, Checkin.answered_at < end)
+
+
+def _ratings(sums: dict[str, int]) -> dict[str, Any]:
+    n = sums["n"]
+    return {
+        "n": n,
+        "mean": sums["total"] / n if n else None,
+        "csat": _pct(sums["good"], n),
+        "net": _pct(sums["delicious"] - sums["sour"], n),
+    }
+
+
+async def _rating_sums(
+    session: AsyncSession, scope: ColumnElement[bool], buckets: list[tuple[dt.datetime, dt.datetime]]
+) -> list[dict[str, int]]:
+    """Rating sums per bucket; buckets may overlap, but every answer is read once.
+
+    The bucket edges cut time into disjoint slices; the database sums each slice (one
+    UNION ALL statement) and each bucket adds up the few slices it is made of.
+    """
+    edges = sorted({edge for bucket in buckets for edge in bucket})
+    slices = list(pairwise(edges))
+    query = union_all(*(_rating_slice(scope, i, a, b) for i, (a, b) in enumerate(slices)))
+    per_slice = {
+        row.slice: {k: int(getattr(row, k) or 0) for k in RATING_SUMS} for row in await session.execute(query)
+    }
+    totals = []
+    for start, end in buckets:
+        inside = [per_slice[i] for i, (a, b) in enumerate(slices) if start <= a and b <= end]
+        totals.append({k: sum(part[k] for part in inside) for k in RATING_SUMS})
+    return totals
+
+
+async def _satisfaction_and_trend(
+    session: AsyncSession,
+    scope: ColumnElement[bool],
+    start: dt.datetime,
+    end: dt.datetime,
+    days: int,
+    today: dt.date,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    months = month_starts(today)
+    buckets = [(start, end), (start - dt.timedelta(days=days), start)]
+    buckets += [(_midnight(a), _midnight(b)) for a, b in pairwise(months)]
+    current, previous, *per_month = [_ratings(sums) for sums in await _rating_sums(session, scope, buckets)]
+    delta = (
+        current["csat"] - previous["csat"]
+        if current["csat"] is not None and previous["csat"] is not None
+        else None
+    )
+    satisfaction = {
+        "responses": current["n"],
+        "mean": round_half_away(current["mean"], 2),
+        "csat_pct": round_half_away(current["csat"], 1),
+        "net_taste_pct": round_half_away(current["net"], 1),
+        "previous_csat_pct": round_half_away(previous["csat"], 1),
+        "delta_csat_pts": round_half_away(delta, 1),
+    }
+    trend = [
+        {
+            "month": month.strftime("%Y-%m"),
+            "responses": figures["n"],
+            "mean": round_half_away(figures["mean"], 2),
+            "csat_pct": round_half_away(figures["csat"], 1),
+        }
+        for month, figures in zip(months, per_month, strict=False)
+    ]
+    return satisfaction, trend
+
+
+async def _response_rate(
+    session: AsyncSession, scope: ColumnElement[bool], start: dt.datetime, end: dt.datetime
+) -> float | None:
+    row = (
+        await session.execute(
+            select(func.count().label("sent"), func.count(Checkin.answered_at).label("answered")).where(
+                scope, Checkin.kind == KIND_TASTE, Checkin.sent_at >= start, Checkin.sent_at < end
+            )
+        )
+    ).one()
+    return round_half_away(_pct(row.answered, row.sent), 1)
+
+
+# ---------------------------------------------------------------- pain points
+
+
+async def _pain_points(
+    session: AsyncSession, scope: ColumnElement[bool], start: dt.datetime, end: dt.datetime
+) -> dict[str, Any]:
+    resolved = and_(PainPoint.resolved_at >= start, PainPoint.resolved_at < end)
+    measured = and_(
+        resolved,
+        PainPoint.baseline.is_not(None),
+        PainPoint.after.is_not(None),
+        PainPoint.baseline != 0,
+    )
+    improvement = case(
+        (
+            PainPoint.better == "higher",
+            100.0 * (PainPoint.after - PainPoint.baseline) / func.abs(PainPoint.baseline),
+        ),
+        else_=100.0 * (PainPoint.baseline - PainPoint.after) / func.abs(PainPoint.baseline),
+    )
+    row = (
+        await session.execute(
+            select(
+                func.sum(
+                    case((and_(PainPoint.reported_at >= start, PainPoint.reported_at < end), 1), else_=0)
+                ).label("reported"),
+                func.sum(case((PainPoint.status == "open", 1), else_=0)).label("open"),
+                func.sum(case((resolved, 1), else_=0)).label("resolved"),
+                func.sum(case((measured, 1), else_=0)).label("measured"),
+                func.avg(case((measured, improvement), else_=null())).label("improvement"),
+            ).where(scope)
+        )
+    ).one()
+    n_resolved = int(row.resolved or 0)
+    return {
+        "reported": int(row.reported or 0),
+        "open": int(row.open or 0),
+        "resolved": n_resolved,
+        "median_days_to_resolve": round_half_away(
+            await _median_days_to_resolve(session, scope, resolved, n_resolved), 1
+        ),
+        "measured_fixes": int(row.measured or 0),
+        "mean_improvement_pct": round_half_away(_float(row.improvement), 1),
+    }
+
+
+async def _median_days_to_resolve(
+    session: AsyncSession, scope: ColumnElement[bool], resolved: ColumnElement[bool], n: int
+) -> float | None:
+    """The middle one or two durations, picked by the database (ORDER BY … LIMIT 2 OFFSET)."""
+    if n == 0:
+        return None
+    duration = DaysBetween(PainPoint.resolved_at, PainPoint.reported_at)
+    middle = [
+        float(value)
+        for value in await session.scalars(
+            select(duration).where(scope, resolved).order_by(duration).limit(2).offset((n - 1) // 2)
+        )
+    ]
+    return middle[0] if n % 2 else (middle[0] + middle[1]) / 2
+
+
+# ---------------------------------------------------------------- outcomes and benefits
+
+
+def _clamp01(value: Any) -> Any:
+    return case((value < 0, 0.0), (value > 1, 1.0), else_=value)
+
+
+async def _outcomes_and_benefits(
+    session: AsyncSession, scope: ColumnElement[bool], today: dt.date
+) -> tuple[dict[str, Any], float | None, float | None]:
+    """The outcome counts (rounded) and the planned and realized benefit (unrounded, for ROI)."""
+    progress = func.coalesce(
+        (Outcome.current - Outcome.baseline) / func.nullif(Outcome.target - Outcome.baseline, 0.0), 0.0
+    )
+    elapsed = _clamp01(
+        DateDaysBetween(literal(today, Outcome.added_on.type), Outcome.added_on)
+        / DateDaysBetween(Outcome.due, Outcome.added_on)
+    )
+    per_outcome = (
+        select(
+            progress.label("p"),
+            Outcome.due.label("due"),
+            case((Outcome.due <= Outcome.added_on, 1.0), else_=elapsed).label("f"),
+            func.coalesce(Outcome.benefit, 0.0).label("benefit"),
+        )
+        .where(scope)
+        .subquery()
+    )
+    p = per_outcome.c.p
+    achieved = p >= 1
+    at_risk = and_(
+        p < 1,
+        per_outcome.c.due.is_not(None),
+        or_(per_outcome.c.due < literal(today, Outcome.due.type), p < per_outcome.c.f - RISK_MARGIN),
+    )
+    row = (
+        await session.execute(
+            select(
+                func.count().label("total"),
+                func.sum(case((achieved, 1), else_=0)).label("achieved"),
+                func.sum(case((at_risk, 1), else_=0)).label("at_risk"),
+                func.avg(100.0 * _clamp01(p)).label("progress"),
+                func.sum(per_outcome.c.benefit).label("planned"),
+                func.sum(per_outcome.c.benefit * _clamp01(p)).label("realized"),
+            ).select_from(per_outcome)
+        )
+    ).one()
+    total, n_achieved, n_at_risk = int(row.total or 0), int(row.achieved or 0), int(row.at_risk or 0)
+    outcomes = {
+        "total": total,
+        "achieved": n_achieved,
+        "on_track": total - n_achieved - n_at_risk,
+        "at_risk": n_at_risk,
+        "mean_progress_pct": round_half_away(_float(row.progress), 1),
+    }
+    if not total:
+        return outcomes, None, None
+    return outcomes, float(row.planned or 0), float(row.realized or 0)
+
+
+# ---------------------------------------------------------------- the report
+
+
+def _utc_today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
+
+
+async def compute_value(
+    session: AsyncSession,
+    org_id: int,
+    *,
+    project: Project | None = None,
+    segment: str | None = None,
+    days: int = DEFAULT_DAYS,
+    today: dt.date | None = None,
+) -> dict[str, Any]:
+    """The JSON object of CONTRACT.md section 7, each figure exactly as METRICS.md defines it."""
+    today = today or _utc_today()
+    start, end = window_bounds(today, days)
+    ids = await _scope_project_ids(session, org_id, project, segment)
+    checkins = _in_scope(Checkin.org_id, Checkin.project_id, org_id, ids)
+    satisfaction, trend = await _satisfaction_and_trend(session, checkins, start, end, days, today)
+    response_rate = await _response_rate(session, checkins, start, end)
+    pain_points = await _pain_points(
+        session, _in_scope(PainPoint.org_id, PainPoint.project_id, org_id, ids), start, end
+    )
+    outcomes, planned, realized = await _outcomes_and_benefits(
+        session, _in_scope(Outcome.org_id, Outcome.project_id, org_id, ids), today
+    )
+    cost = None
+    if ids is None:  # the PMO's cost is the whole organisation's, so only its ROI is meaningful
+        cost = _float(await session.scalar(select(Organisation.pmo_cost).where(Organisation.id == org_id)))
+    roi = 100.0 * (realized - cost) / cost if cost and realized is not None else None
+    benefits = {
+        "planned": round_half_away(planned, 2),
+        "realized": round_half_away(realized, 2),
+        "pmo_cost": round_half_away(cost, 2),
+        "roi_pct": round_half_away(roi, 1),
+    }
+    return {
+        "scope": {"project": project.name if project is not None else None, "segment": segment},
+        "window": {"start": iso_utc(start), "end": iso_utc(end), "days": days},
+        "satisfaction": satisfaction,
+        "response_rate_pct": response_rate,
+        "pain_points": pain_points,
+        "outcomes": outcomes,
+        "benefits": benefits,
+        "trend": trend,
+    }
+
+
+async def recent_comments(
+    session: AsyncSession,
+    org_id: int,
+    *,
+    project: Project | None = None,
+    segment: str | None = None,
+    limit: int = 5,
+    today: dt.date | None = None,
+) -> list[dict[str, Any]]:
+    """The newest verbatim taste comments in scope, answered before the end of `today` (UTC).
+
+    Each is `{"project", "rating", "comment", "answered_at"}` (answered_at as `…Z`), newest first;
+    the detailed value view shows them beside the figures.
+    """
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise ValueError(f"limit must be a whole number of at least 1, not {limit!r}")
+    _, end = window_bounds(today or _utc_today(), 1)
+    ids = await _scope_project_ids(session, org_id, project, segment)
+    rows = await session.execute(
+        select(Project.name, Checkin.rating, Checkin.comment, Checkin.answered_at)
+        .join(Project, Project.id == Checkin.project_id)
+        .where(
+            _in_scope(Checkin.org_id, Checkin.project_id, org_id, ids),
+            Checkin.kind == KIND_TASTE,
+            Checkin.answered_at < end,
+            Checkin.rating.is_not(None),
+            Checkin.comment.is_not(None),
+            func.trim(Checkin.comment) != "",
+        )
+        .order_by(Checkin.answered_at.desc(), Checkin.id.desc())
+        .limit(limit)
+    )
+    return [
+        {
+            "project": row.name,
+            "rating": row.rating,
+            "comment": row.comment.strip(),
+            "answered_at": iso_utc(row.answered_at),
+        }
+        for row in rows
+    ]

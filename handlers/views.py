@@ -1,0 +1,150 @@
+"""Neutral views: what to show, never how. Slack, Teams and the console each render them.
+
+A view survives a round trip through `to_dict`/`view_from_dict` so that a channel can keep
+the message it sent (the console stores it; Slack and Teams store a reference).
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Fact:
+    label: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A button. `action` names what it does; `payload` is the data it carries back."""
+
+    action: str
+    label: str
+    payload: dict[str, Any] = field(default_factory=dict)
+    style: str | None = None  # "primary" | "danger" | None
+
+
+@dataclass(frozen=True)
+class FormField:
+    name: str
+    label: str
+    kind: str = "text"  # "text" | "multiline" | "choice"
+    options: tuple[tuple[str, str], ...] = ()  # (value, label) for "choice"
+    required: bool = True
+    placeholder: str = ""
+
+
+@dataclass(frozen=True)
+class Form:
+    """An input to collect: a Slack modal, a Teams card input, a console form."""
+
+    action: str
+    title: str
+    submit_label: str
+    fields: tuple[FormField, ...]
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file to hand to the person who asked (CSV exports)."""
+
+    filename: str
+    content: bytes
+    mime: str = "text/csv"
+
+
+@dataclass(frozen=True)
+class View:
+    """Everything a reply or a message shows, in platform-neutral terms."""
+
+    title: str = ""
+    text: str = ""
+    facts: tuple[Fact, ...] = ()
+    choices: tuple[Choice, ...] = ()
+    lines: tuple[str, ...] = ()
+    chart: bytes | None = None
+    chart_alt: str = ""
+    form: Form | None = None
+    attachment: Attachment | None = None
+    ok: bool = True
+    public: bool = False
+
+    def as_text(self) -> str:
+        """The plain-text fallback every channel can show (and the CLI prints)."""
+        parts: list[str] = []
+        if self.title:
+            parts.append(self.title)
+        if self.text:
+            parts.append(self.text)
+        if self.facts:
+            width = max(len(f.label) for f in self.facts)
+            parts.append("\n".join(f"{f.label.ljust(width)}  {f.value}" for f in self.facts))
+        if self.lines:
+            parts.append("\n".join(self.lines))
+        if self.choices:
+            parts.append("  ".join(f"[{c.label}]" for c in self.choices))
+        if self.attachment:
+            parts.append(f"(file: {self.attachment.filename})")
+        return "\n\n".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["chart"] = base64.b64encode(self.chart).decode() if self.chart else None
+        if self.attachment:
+            data["attachment"]["content"] = base64.b64encode(self.attachment.content).decode()
+        return data
+
+
+def view_from_dict(data: dict[str, Any]) -> View:
+    form = data.get("form")
+    attachment = data.get("attachment")
+    return View(
+        title=data.get("title", ""),
+        text=data.get("text", ""),
+        facts=tuple(Fact(**f) for f in data.get("facts", ())),
+        choices=tuple(Choice(**c) for c in data.get("choices", ())),
+        lines=tuple(data.get("lines", ())),
+        chart=base64.b64decode(data["chart"]) if data.get("chart") else None,
+        chart_alt=data.get("chart_alt", ""),
+        form=Form(
+            action=form["action"],
+            title=form["title"],
+            submit_label=form["submit_label"],
+            fields=tuple(
+                FormField(**{**f, "options": tuple(tuple(o) for o in f.get("options", ()))})
+                for f in form["fields"]
+            ),
+            payload=form.get("payload", {}),
+        )
+        if form
+        else None,
+        attachment=Attachment(
+            filename=attachment["filename"],
+            content=base64.b64decode(attachment["content"]),
+            mime=attachment.get("mime", "text/csv"),
+        )
+        if attachment
+        else None,
+        ok=data.get("ok", True),
+        public=data.get("public", False),
+    )
+
+
+def error(message: str, usage: str | None = None) -> View:
+    """A refusal or a bad-input answer: what was wrong, and how to say it right."""
+    return View(text=message, lines=(f"Usage: {usage}",) if usage else (), ok=False)
+
+
+def info(message: str, *lines: str) -> View:
+    return View(text=message, lines=tuple(lines))
+
+
+def number(value: float | None) -> str:
+    """A measurement as people read it: 1,250 or 12.5, and an em dash for none."""
+    if value is None:
+        return "—"
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}".rstrip("0").rstrip(".")
