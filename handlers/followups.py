@@ -1,0 +1,66 @@
+"""'I'll follow up' on an alert: who of the PMO took a sour taste or a painful pain point, and when.
+
+The alert's button carries `{"checkin": id}` (a sour taste) or `{"painpoint": id}`; the first
+member of staff to click takes it, and everyone who clicks later is told who has it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.people import is_staff
+from handlers.ports import Reply
+from handlers.views import Choice, View, error
+from storage.db import utcnow
+from storage.models import Checkin, PainPoint, Person
+
+ACTION = "follow_up"
+LABEL = "I'll follow up"
+
+
+def follow_up_choice(*, checkin_id: int | None = None, painpoint_id: int | None = None) -> Choice:
+    """The button an alert carries."""
+    payload = {"checkin": checkin_id} if checkin_id is not None else {"painpoint": painpoint_id}
+    return Choice(action=ACTION, label=LABEL, payload=payload, style="primary")
+
+
+def _id(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def _when(at: dt.datetime) -> str:
+    return f"{at:%Y-%m-%d %H:%M} UTC"
+
+
+async def take(session: AsyncSession, person: Person, payload: Any) -> Reply:
+    """Record that `person` follows the alert up; a second taker is told who has it already."""
+    if not is_staff(person):
+        return Reply(error("Following up an alert is for PMO staff; nothing was changed."))
+    if not isinstance(payload, dict) or set(payload) not in ({"checkin"}, {"painpoint"}):
+        return Reply(error("That button does not point at an alert; nothing was changed."))
+    target: Checkin | PainPoint | None
+    if "checkin" in payload:
+        ident = _id(payload["checkin"])
+        target = await session.get(Checkin, ident) if ident else None
+        what = "this sour taste"
+    else:
+        ident = _id(payload["painpoint"])
+        target = await session.get(PainPoint, ident) if ident else None
+        what = f"pain point #{ident}"
+    if target is None or target.org_id != person.org_id:
+        return Reply(error("That alert does not exist (any more); nothing was changed."))
+    if target.followed_up_by is not None:
+        taker = await session.get(Person, target.followed_up_by)
+        name = "you" if taker is not None and taker.id == person.id else (taker.name if taker else "someone")
+        at = target.followed_up_at or utcnow()
+        return Reply(
+            View(text=f"👤 {name[0].upper() + name[1:]} took {what} on {_when(at)}; nothing changed.")
+        )
+    now = utcnow()
+    target.followed_up_by = person.id
+    target.followed_up_at = now
+    # public: the alert's channel should see who took it (a second taker is told privately)
+    return Reply(View(text=f"👤 {person.name} is following up {what} (taken {_when(now)}).", public=True))
