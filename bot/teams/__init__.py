@@ -1,0 +1,1 @@
+"""Microsoft Teams through the Bot Framework. Every botbuilder import of the bot lives in this folder."""

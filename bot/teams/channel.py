@@ -1,0 +1,196 @@
+"""Teams as a channel of the bot: direct messages, channel posts and updates, sent proactively.
+
+A person is reached through the conversation reference kept in their Teams identity; someone
+known only from a team gets a 1:1 chat created first. Teams answering 403 means the person
+blocked or removed the bot: they are marked unreachable (the PMO hears it once) and the
+delivery fails for good. Pacing and retries are the sender's.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from botbuilder.schema import Activity, ActivityTypes, Attachment
+
+from bot.teams import cards
+from bot.teams.conversations import any_conversation, base_id, find_conversation
+from bot.teams.sender import Refused, Sender
+from handlers.outbox import deliver
+from handlers.ports import DeliveryFailed
+from handlers.reachability import mark_unreachable
+from handlers.views import View
+from storage.models import Identity, Person
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "teams"
+HOW_TO_INSTALL = (
+    "in Teams, open Apps, find the PMO value bot (or 'Built for your org') and select Add; "
+    "adding it to a team they are in works too"
+)
+
+
+def card_activity(view: View, activity_id: str | None = None) -> Activity:
+    """A message carrying the view's Adaptive Card (and a summary for notifications)."""
+    return Activity(
+        type=ActivityTypes.message,
+        id=activity_id,
+        summary=(view.title or view.text or "PMO")[:200].replace("*", ""),
+        attachments=[Attachment(content_type=cards.CARD_TYPE, content=cards.fitted_card(view))],
+    )
+
+
+def address_tenant(reference: dict[str, Any]) -> str | None:
+    """The tenant a stored reference belongs to (the SDK serializes it as `tenantID`)."""
+    conversation = reference.get("conversation") or {}
+    return conversation.get("tenantID") or conversation.get("tenantId")
+
+
+def reference_of(ref: dict[str, Any]) -> dict[str, Any]:
+    """The conversation reference a message ref (as send_direct returned it) stands for."""
+    return {
+        "conversation": {"id": ref["conversation"], "tenantID": ref.get("tenant")},
+        "serviceUrl": ref["service_url"],
+        "channelId": ref.get("channel_id", "msteams"),
+    }
+
+
+class TeamsChannel:
+    platform = PLATFORM
+
+    def __init__(self, runtime: Runtime, sender: Sender) -> None:
+        self.runtime = runtime
+        self.sender = sender
+
+    async def send_direct(
+        self, org_id: int, person: Person, identity: Identity | None, view: View
+    ) -> dict[str, Any]:
+        return await self.deliver_direct(org_id, person, identity, card_activity(view))
+
+    async def deliver_direct(
+        self, org_id: int, person: Person, identity: Identity | None, activity: Activity
+    ) -> dict[str, Any]:
+        """Post any activity into the person's 1:1 chat with the bot, opening it if needed."""
+        address = (identity.address if identity else None) or {}
+        if not address.get("reference") and not (address.get("service_url") and address.get("user_id")):
+            raise DeliveryFailed(f"{person.name} has not installed the PMO bot in Teams yet", permanent=True)
+        reference = address.get("reference")
+        try:
+            if not reference:
+                reference = await self.sender.open_chat(
+                    address["service_url"],
+                    address.get("tenant_id"),
+                    address["user_id"],
+                    address.get("channel_id") or "msteams",
+                )
+                await self._keep_reference(identity, reference)
+            activity_id = await self.sender.send(reference, activity)
+        except Refused as exc:
+            if exc.status == 403:
+                await self._unreachable(
+                    org_id, person, "Teams refused the message: they blocked or removed the bot"
+                )
+                raise DeliveryFailed(
+                    f"{person.name} has blocked or removed the PMO bot in Teams", permanent=True
+                ) from None
+            raise self._failed(f"a message to {person.name}", exc) from None
+        conversation = reference["conversation"]
+        return {
+            "platform": PLATFORM,
+            "conversation": conversation["id"],
+            "activity_id": activity_id,
+            "service_url": reference["serviceUrl"],
+            "tenant": conversation.get("tenantID") or address.get("tenant_id"),
+            "channel_id": reference.get("channelId") or "msteams",
+        }
+
+    async def send_to_channel(self, org_id: int, channel: str, view: View) -> dict[str, Any]:
+        reference = await self._channel_reference(org_id, channel)
+        try:
+            activity_id = await self.sender.send(reference, card_activity(view))
+        except Refused as exc:
+            if exc.status in (403, 404):
+                raise DeliveryFailed(
+                    f"the bot can no longer post to Teams conversation {channel} (removed from the team?)",
+                    permanent=True,
+                ) from None
+            raise self._failed(f"a post to {channel}", exc) from None
+        return {
+            "platform": PLATFORM,
+            "conversation": reference["conversation"]["id"],
+            "activity_id": activity_id,
+            "service_url": reference["serviceUrl"],
+            "tenant": reference["conversation"].get("tenantID") or address_tenant(reference),
+            "channel_id": reference.get("channelId") or "msteams",
+        }
+
+    async def update(self, org_id: int, ref: dict[str, Any], view: View) -> None:
+        if not all(ref.get(k) for k in ("conversation", "activity_id", "service_url")):
+            raise DeliveryFailed("that Teams message reference is incomplete", permanent=True)
+        try:
+            await self.sender.update(
+                reference_of(ref), card_activity(view, activity_id=str(ref["activity_id"]))
+            )
+        except Refused as exc:
+            if exc.status in (403, 404):
+                raise DeliveryFailed(
+                    "the Teams message to update is gone or out of reach", permanent=True
+                ) from None
+            raise self._failed("an update of a Teams message", exc) from None
+
+    # ---- helpers -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _failed(what: str, exc: Refused) -> DeliveryFailed:
+        failure = exc.failure
+        return DeliveryFailed(
+            f"Teams did not take {what} ({failure.detail})",
+            permanent=not failure.transient,
+            retry_after=failure.retry_after,
+        )
+
+    async def _keep_reference(self, identity: Identity | None, reference: dict[str, Any]) -> None:
+        if identity is None:
+            return
+        async with self.runtime.db.transaction() as session:
+            row = await session.get(Identity, identity.id)
+            if row is not None:
+                row.address = {**(row.address or {}), "reference": reference}
+
+    async def _unreachable(self, org_id: int, person: Person, why: str) -> None:
+        services = self.runtime.services
+        async with self.runtime.db.transaction() as session:
+            outbox = await mark_unreachable(
+                session, person.id, PLATFORM, why, f"{HOW_TO_INSTALL}.", services.policy
+            )
+        for problem in await deliver(services, org_id, outbox):
+            log.warning("could not tell the PMO that %s is unreachable: %s", person.name, problem)
+
+    async def _channel_reference(self, org_id: int, channel: str) -> dict[str, Any]:
+        async with self.runtime.db.sessions() as session:
+            row = await find_conversation(session, org_id, channel)
+            fallback = None if row else await any_conversation(session, org_id)
+        if row is not None and row.address.get("reference"):
+            return {**row.address["reference"], "activityId": None}
+        if fallback is None or not fallback.address.get("reference"):
+            raise DeliveryFailed(
+                f"the bot has not been in Teams conversation {channel} yet: add it to that team and "
+                "run 'alerts here' in the channel",
+                permanent=True,
+            )
+        known = fallback.address["reference"]
+        return {
+            "conversation": {
+                "id": base_id(channel),
+                "isGroup": True,
+                "conversationType": "channel",
+                "tenantID": address_tenant(known),
+            },
+            "serviceUrl": known["serviceUrl"],
+            "channelId": known.get("channelId") or "msteams",
+            "bot": known.get("bot"),
+        }
