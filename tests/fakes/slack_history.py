@@ -1,0 +1,71 @@
+"""The fake Slack Web API of slack_api.py, plus what the clock's tests need on top of it.
+
+- ``conversations.history``: a DM's messages, newest first, from `oldest` (inclusive), paged by
+  `limit` and `cursor`; what the clock reads to find a check-in it may have sent already.
+- Message timestamps from the wall clock (like Slack's), so `oldest` means what it says.
+- `hold_post(n)`: the n-th accepted chat.postMessage is stored, then its answer is held back until
+  `release()`; a test kills the clock in exactly that window (sent, not yet recorded).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from aiohttp import web
+
+from tests.fakes.slack_api import Call, FakeSlack, Workspace
+
+
+class FakeSlackWithHistory(FakeSlack):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.posted = 0
+        self.held = asyncio.Event()
+        self._release = asyncio.Event()
+        self._hold_at: int | None = None
+        self._last_ts = 0.0
+
+    def hold_post(self, n: int) -> None:
+        self._hold_at = n
+
+    def release(self) -> None:
+        self._release.set()
+
+    def _next_ts(self) -> str:
+        now = max(time.time(), self._last_ts + 0.000001)
+        self._last_ts = now
+        return f"{now:.6f}"
+
+    async def _answer(
+        self, method: str, call: Call, workspace: Workspace | None, request: web.Request
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
+        status, payload, headers = await super()._answer(method, call, workspace, request)
+        if method == "chat.postMessage" and payload.get("ok"):
+            self.posted += 1
+            if self.posted == self._hold_at:
+                self.held.set()
+                await self._release.wait()
+        return status, payload, headers
+
+    def _m_conversations_history(self, args: dict[str, Any], ws: Workspace) -> dict[str, Any]:
+        channel = args.get("channel")
+        if not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        oldest = float(args.get("oldest") or 0)
+        limit = max(1, min(int(args.get("limit") or 100), 999))
+        start = int(args.get("cursor") or 0)
+        found = sorted(
+            (m for m in self.messages.values() if m.channel == channel and float(m.ts) >= oldest),
+            key=lambda m: float(m.ts),
+            reverse=True,
+        )
+        page = found[start : start + limit]
+        more = start + limit < len(found)
+        return {
+            "ok": True,
+            "messages": [{"type": "message", "ts": m.ts, "text": m.text, "blocks": m.blocks} for m in page],
+            "has_more": more,
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+        }

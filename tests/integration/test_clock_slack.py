@@ -1,0 +1,174 @@
+"""The clock sending through the real Slack channel to the fake Slack Web API, over real HTTP.
+
+The fake answers 429 with Retry-After, 5xx, slowly enough to time out, and with permanent errors;
+whatever it does, every check-in ends up delivered once, or failed with one notice to the PMO.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import pytest
+
+import bot.slack.clients as slack_clients
+from bot.config import Settings
+from bot.runtime import Runtime, start
+from bot.scheduler import Clock, ClockConfig
+from storage.db import Database
+from storage.models import Checkin, Delivery, Person, Project
+from storage.queries import add_identity, add_person, get_or_create_org, name_key
+from tests.fakes.slack_api import dm_channel
+from tests.fakes.slack_history import FakeSlackWithHistory
+
+ADMIN = "UADMIN001"
+
+
+@dataclass
+class Scene:
+    slack: FakeSlackWithHistory
+    runtime: Runtime
+    clock: Clock
+    sponsors: list[str]
+
+    async def round(self) -> None:
+        await self.clock.tick()
+        await self.clock.idle(60)
+
+    def check_ins_to(self, user: str) -> int:
+        return sum(1 for m in self.slack.dm(user) if "taste?" in (m.text or ""))
+
+    async def rows(self, model: type) -> list:
+        async with self.runtime.db.sessions() as session:
+            from sqlalchemy import select
+
+            return list(await session.scalars(select(model).order_by(model.id)))
+
+
+async def people_and_projects(db: Database, users: list[str], due: dt.datetime) -> None:
+    """An admin and one project per sponsor, each due at `due` (UTC), weekly."""
+    async with db.transaction() as session:
+        org = await get_or_create_org(session)
+        admin = await add_person(session, org.id, "Ada Admin", role="admin")
+        await add_identity(session, admin, "slack", ADMIN)
+        for index, user in enumerate(users):
+            sponsor = await add_person(session, org.id, f"Sponsor {index}", tz="UTC")
+            await add_identity(session, sponsor, "slack", user)
+            session.add(
+                Project(
+                    org_id=org.id,
+                    name=f"Project {index}",
+                    name_key=name_key(f"Project {index}"),
+                    sponsor_id=sponsor.id,
+                    cadence="weekly",
+                    day=due.strftime("%a").lower(),
+                    time=due.strftime("%H:%M"),
+                    ask="off",
+                    archived=False,
+                    created_at=due - dt.timedelta(days=1),
+                )
+            )
+
+
+@asynccontextmanager
+async def scene(database_url: str, count: int, **config: object) -> AsyncIterator[Scene]:
+    """`count` sponsors due a minute ago; the bot's Slack platform started against the fake."""
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    due = (now - dt.timedelta(minutes=1)).replace(second=0, microsecond=0)
+    users = [f"U{index:08d}" for index in range(count)]
+    async with FakeSlackWithHistory() as slack:
+        settings = Settings(
+            database_url=database_url,
+            slack_bot_token="xoxb-test",
+            slack_signing_secret="8f742231b10e8888abcd99yyyzzz85a5",
+            slack_api_url=slack.url,
+            pmo_admins=frozenset({ADMIN}),
+        )
+        runtime = await start(settings, migrate=False)
+        await people_and_projects(runtime.db, users, due)
+        for platform in runtime.platforms:
+            await platform.start()
+        options = {"tick": 0.2, "lease": 30.0, "send_rate": 50.0, **config}
+        clock = Clock(runtime.services, runtime.services.messenger, ClockConfig(**options))  # type: ignore[arg-type]
+        try:
+            yield Scene(slack, runtime, clock, users)
+        finally:
+            await clock.stop()
+            for platform in runtime.platforms:
+                await platform.stop()
+            await runtime.db.dispose()
+
+
+async def test_everyone_due_gets_one_check_in_through_slack(database_url: str) -> None:
+    async with scene(database_url, 12) as s:
+        await s.round()
+        await s.round()
+        assert [s.check_ins_to(user) for user in s.sponsors] == [1] * 12
+        posts = s.slack.called("chat.postMessage")
+        assert {call.token for call in posts} == {"xoxb-test"}
+        checkins = await s.rows(Checkin)
+        assert all(c.message_refs["slack"]["channel"].startswith("D") for c in checkins)
+        assert {d.status for d in await s.rows(Delivery)} == {"sent"}
+
+
+async def test_rate_limits_and_server_errors_still_deliver_each_once(database_url: str) -> None:
+    async with scene(database_url, 6) as s:
+        s.slack.on("chat.postMessage", status=429, retry_after=1, times=4)
+        s.slack.on("chat.postMessage", status=503, times=6)
+        await s.round()
+        assert [s.check_ins_to(user) for user in s.sponsors] == [1] * 6
+        statuses = [c.status for c in s.slack.called("chat.postMessage")]
+        assert statuses.count(429) == 4 and statuses.count(503) == 6
+        assert {d.status for d in await s.rows(Delivery)} == {"sent"}
+
+
+async def test_a_timeout_after_slack_took_the_message_is_not_sent_twice(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(slack_clients, "TIMEOUT_SECONDS", 0.5)  # the client gives up after half a second
+    async with scene(database_url, 3, send_rate=100.0) as s:
+        s.slack.on("chat.postMessage", delay=0.8, times=2)  # ...while Slack still posts, 0.8 s later
+        await s.round()
+        assert [s.check_ins_to(user) for user in s.sponsors] == [1, 1, 1]
+        assert len(s.slack.called("conversations.history")) >= 2  # it looked before sending again
+        assert len(s.slack.called("chat.postMessage")) == 3
+        assert {d.status for d in await s.rows(Delivery)} == {"sent"}
+
+
+async def test_permanent_errors_fail_the_check_in_and_tell_the_pmo_once_per_person(database_url: str) -> None:
+    async with scene(database_url, 3) as s:
+        gone = s.sponsors[0]
+        s.slack.add_user(gone, name="Gone Person", deleted=True)  # Slack: account_inactive
+        async with s.runtime.db.transaction() as session:  # a second project for the same person
+            first = await session.get(Project, 1)
+            assert first is not None
+            session.add(
+                Project(
+                    org_id=first.org_id,
+                    name="Project again",
+                    name_key="project again",
+                    sponsor_id=first.sponsor_id,
+                    cadence=first.cadence,
+                    day=first.day,
+                    time=first.time,
+                    ask="off",
+                    archived=False,
+                    created_at=first.created_at,
+                )
+            )
+        await s.round()
+        await s.round()
+        assert [s.check_ins_to(user) for user in s.sponsors[1:]] == [1, 1]
+        failed = [c for c in await s.rows(Checkin) if c.status == "failed"]
+        assert len(failed) == 2
+        rows = await s.rows(Delivery)
+        assert sorted(d.status for d in rows) == ["failed", "failed", "sent", "sent"]
+        assert all("account" in (d.error or "") for d in rows if d.status == "failed")
+        notices = [m for m in s.slack.dm(ADMIN) if "can no longer be reached" in (m.text or "")]
+        assert len(notices) == 1 and "Sponsor 0" in notices[0].text
+        people = {p.name: p.unreachable for p in await s.rows(Person)}
+        assert people["Sponsor 0"] is True and people["Sponsor 1"] is False
+        assert not s.slack.dm(gone)
+        assert dm_channel(gone) not in {m.channel for m in s.slack.messages.values()}
