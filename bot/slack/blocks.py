@@ -58,6 +58,16 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def unescape(text: str) -> str:
+    """What the user typed, from Slack's escaped text (slash commands, messages).
+
+    Slack escapes `&`, `<` and `>` in what users type and leaves its own markup (`<@U123|sam>`,
+    `<mailto:…|…>`) as it is, so unescaping keeps mentions readable by the parser while
+    `R&amp;D` is stored as `R&D`.
+    """
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 

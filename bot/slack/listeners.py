@@ -202,7 +202,7 @@ class SlackListeners:
         self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
     ) -> None:
         await ack()
-        text = str(body.get("text") or "")
+        text = blocks.unescape(str(body.get("text") or ""))
         respond = self.replies.responder(body.get("response_url"))
 
         async def job() -> None:
@@ -434,7 +434,7 @@ class SlackListeners:
         async def job() -> None:
             caller = await self.caller(context, event.get("user"), client, channel)
             org.append(caller.org_id)
-            view = await direct_message(self.services, caller, text[:4000])
+            view = await direct_message(self.services, caller, blocks.unescape(text[:4000]))
             await self.channel.post_with(client, caller.org_id, channel, view)
 
         self.later(job, tell)

@@ -120,6 +120,15 @@ async def test_a_mention_of_someone_new_is_asked_of_slack(bot: SlackBot) -> None
     assert any(c.args.get("user") == MEMBER for c in bot.slack.called("users.info"))
 
 
+async def test_text_slack_escaped_is_stored_as_the_user_typed_it(bot: SlackBot) -> None:
+    """Slack sends `&`, `<`, `>` as entities (should_escape); names keep the characters typed."""
+    await bot.command(f"staff add <@{STAFF}>", ADMIN)
+    reply = await bot.command(f'project add "R&amp;D &lt;core&gt;" sponsor:<@{MEMBER}|mia>', STAFF)
+    assert "Project 'R&amp;D &lt;core&gt;' added" in reply["text"]  # escaped again for mrkdwn
+    names = [p.name for p in await rows(bot, Project)]
+    assert names == ["R&D <core>"]
+
+
 async def test_the_staff_commands(bot: SlackBot) -> None:
     await prepare(bot)
     assert "Apollo · sponsor Sam Sponsor" in (await bot.command("project list", STAFF))["text"]
