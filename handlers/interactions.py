@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers import checkins, followups, painpoints
 from handlers.commands import run_command
 from handlers.outbox import perform
-from handlers.parser import ParseError, parse
+from handlers.parser import ParseError, is_prefixed, parse
 from handlers.ports import Caller, Reply, Services
 from handlers.views import View, error
 from storage.models import KIND_PAINPOINT, Person, Project
@@ -68,14 +68,32 @@ async def act(
 
 
 async def direct_message(services: Services, caller: Caller, text: str) -> View:
-    """A message to the bot: a command when it reads as one, else the answer to an open prompt."""
+    """A message to the bot: a command when it reads as one, else the answer to an open prompt.
+
+    Sponsors write in prose, and prose can begin like a command ("outcomes are unclear"). A
+    message that reads as a command but fails (an unknown project, a refused role) changed
+    nothing, so while a pain-point prompt is open it is taken as the answer instead, unless it
+    was written with the `pmo` prefix.
+    """
     try:
         parse(text)
         is_command = True
     except ParseError:
         is_command = False
     if is_command:
-        return await run_command(services, caller, text)
+        view = await run_command(services, caller, text)
+        if view.ok or is_prefixed(text):
+            return view
+        answer = await _answer_prompt(services, caller, text)
+        return answer if answer.ok else view
+    view = await _answer_prompt(services, caller, text)
+    if view.ok:
+        return view
+    return await run_command(services, caller, text)  # explains what was not understood
+
+
+async def _answer_prompt(services: Services, caller: Caller, text: str) -> View:
+    """Record the text as the answer to the caller's open pain-point prompt; not ok when none."""
 
     async def work(session: AsyncSession) -> Reply:
         person = await session.get(Person, caller.person_id)
@@ -84,7 +102,4 @@ async def direct_message(services: Services, caller: Caller, text: str) -> View:
         reply = await painpoints.report_by_reply(session, person, text, services.policy)
         return reply or Reply(View(ok=False))
 
-    view = await perform(services, caller.org_id, work)
-    if view.ok:
-        return view
-    return await run_command(services, caller, text)  # explains what was not understood
+    return await perform(services, caller.org_id, work)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from storage.models import ASK_CADENCES, CADENCES, DAYS
+from storage.models import ASK_CADENCES, CADENCES, DAYS, LATEST_DUE
 
 OPTION = re.compile(r"^([a-z_]+):(.*)$", re.DOTALL)
 SLACK_USER = re.compile(r"^<@([A-Z0-9a-z:_.-]+)(?:\|[^>]*)?>$")
@@ -112,7 +112,7 @@ def _date(text: str) -> dt.date:
 def _due(text: str) -> dt.date:
     """A deadline; PostgreSQL stores 9999-12-31 as 'infinity', which no date arithmetic accepts."""
     value = _date(text)
-    if value.year >= 3000:
+    if value > LATEST_DUE:
         raise ValueError(f"'{text}' is too far away for a due date")
     return value
 
@@ -337,6 +337,11 @@ class Command:
 
 
 PREFIX = re.compile(r"^/?pmo(?:\s+|$)", re.IGNORECASE)
+
+
+def is_prefixed(text: str) -> bool:
+    """True when the text says it is a command (`pmo value`, `/pmo value`)."""
+    return PREFIX.match(text.strip()) is not None
 
 
 def _strip_prefix(text: str) -> str:

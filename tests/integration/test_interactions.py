@@ -72,6 +72,7 @@ async def test_a_taste_click_is_answered_and_the_message_shows_it_in_place(world
     shown = message_view(same)
     assert "Your answer: 🙂 Tasty" in shown.text
     assert [c.style for c in shown.choices] == [None, "primary", None, None, None]
+    assert [c.selected for c in shown.choices] == [False, True, False, False, False]
     assert shown.form is not None and shown.form.fields[0].label == "What do you like most?"
     assert same.updated_at >= message.updated_at
     [answer] = await world.rows(Answer)
@@ -421,6 +422,32 @@ async def test_a_plain_dm_that_is_a_command_runs_the_command(world: World) -> No
     assert (await world.get(Person, world.sponsor.id)).paused_until == dt.date(2026, 4, 1)
     view = await world.dm(world.sponsor, "/pmo help")
     assert view.ok and any("/pmo resume" in line for line in view.lines)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "outcomes are unclear to the board",
+        "value of the vendor contract worries me",
+        "checkin Apollo is late",
+    ],
+)
+async def test_prose_that_begins_like_a_failing_command_answers_the_open_prompt(
+    world: World, text: str
+) -> None:
+    await send(world, "ask Apollo")
+    view = await world.dm(world.sponsor, text)
+    assert view.ok, view.as_text()
+    [point] = await world.rows(PainPoint)
+    assert point.text == text
+
+
+async def test_a_prefixed_failing_command_is_explained_not_taken_as_the_answer(world: World) -> None:
+    await send(world, "ask Apollo")
+    before = await world.snapshot()
+    view = await world.dm(world.sponsor, "pmo outcomes Zeus")
+    assert not view.ok and "Zeus" in view.text
+    assert await world.snapshot() == before
 
 
 async def test_a_dm_from_someone_without_a_prompt_runs_as_a_command(world: World) -> None:
