@@ -11,7 +11,7 @@ import datetime as dt
 import math
 import re
 
-from storage.models import CADENCES, DAYS
+from storage.models import CADENCES, DAYS, LATEST_DUE
 
 KINDS = ("projects", "responses", "outcomes", "painpoints")
 
@@ -110,9 +110,12 @@ def day_date(value: str, column: str) -> dt.date | None:
     if not value:
         return None
     try:
-        return dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(value)
     except ValueError:
         raise CellError(f"{column} {shown(value)} is not a date (YYYY-MM-DD)") from None
+    if day > LATEST_DUE:
+        raise CellError(f"{column} {shown(value)} is too far away (the latest is {LATEST_DUE})")
+    return day
 
 
 def number(value: str, column: str, *, required: bool = False) -> float | None:

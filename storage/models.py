@@ -38,6 +38,8 @@ Base.metadata.naming_convention = {
 }
 
 ROLES = ("member", "staff", "admin")
+# PostgreSQL reads 9999-12-31 back as 'infinity', which no date arithmetic accepts: due dates stop here.
+LATEST_DUE = dt.date(2999, 12, 31)
 CADENCES = ("weekly", "biweekly", "monthly", "quarterly", "off")
 ASK_CADENCES = ("monthly", "quarterly", "off")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

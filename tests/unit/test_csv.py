@@ -275,6 +275,7 @@ RULES: dict[str, tuple[str, list[tuple[str, str]]]] = {
             ("Apollo,Lead time 4,,12,5,nan,,", "current 'nan' is not a number"),
             ("Apollo,Lead time 5,,12,5,,1e999,", "benefit '1e999' is not a number"),
             ("Apollo,Lead time 6,,12,5,,,2026-02-30", "due '2026-02-30' is not a date (YYYY-MM-DD)"),
+            ("Apollo,Lead time 7,,12,5,,,9999-12-31", "due '9999-12-31' is too far away (the latest is 2999-12-31)"),
             ("Apollo,,,12,5,,,", "metric is required"),
             ("Nowhere,Lead time,,12,5,,,", "project 'Nowhere' does not exist (import projects first)"),
             ("Apollo,order  CYCLE time,,1,2,,,", "same project and metric as line 2"),
