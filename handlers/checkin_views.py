@@ -50,6 +50,7 @@ def taste_question(
             label=taste_label(value),
             payload={"checkin": checkin_id, "rating": value},
             style="primary" if value == rating else None,
+            selected=value == rating,
         )
         for value in sorted(TASTES, reverse=True)
     )

@@ -25,6 +25,7 @@ class Choice:
     label: str
     payload: dict[str, Any] = field(default_factory=dict)
     style: str | None = None  # "primary" | "danger" | None
+    selected: bool = False  # the current one of a set of alternatives (a check-in's answer)
 
 
 @dataclass(frozen=True)

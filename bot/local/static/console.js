@@ -154,13 +154,12 @@ function renderView(view, ctx) {
 }
 
 function renderChoices(view, form, ctx) {
-  // Several choices with one marked primary are alternatives with the current one chosen (the tastes);
-  // a lone primary choice is just the main action (an alert's "I'll follow up").
-  const primaries = view.choices.filter((c) => c.style === "primary").length;
-  const toggles = view.choices.length > 1 && primaries === 1;
+  // Choices of which one is selected are alternatives with the current one chosen (the tastes);
+  // a primary choice is just the main action (an alert's "I'll follow up").
+  const toggles = view.choices.some((c) => c.selected);
   const row = el("div", { class: "choices", role: "group" });
   for (const choice of view.choices) {
-    const chosen = choice.style === "primary";
+    const chosen = Boolean(choice.selected) || (!toggles && choice.style === "primary");
     const button = el("button", {
       type: "button",
       class: ["choice", chosen ? "chosen" : "", choice.style === "danger" ? "danger" : ""].join(" ").trim(),
