@@ -2,9 +2,10 @@
 
 A newcomer plays both parts. As PMO staff they add a project, choose an alert channel and send a
 check-in; as the sponsor (in a second tab, which must see the check-in arrive by itself) they click
-🤢 Sour and say why; back as staff they see the alert and the value report change. Screenshots are
-taken at desktop and phone width; set CONSOLE_SCREENSHOTS=1 to write them to docs/ (the ones the
-documentation shows), otherwise they go to the test's temporary directory.
+🤢 Sour and say why; back as staff they see the alert and the value report change. A second test
+shows the demo organisation's value report. Screenshots are taken at desktop and phone width; set
+CONSOLE_SCREENSHOTS=1 to write the README's three to docs/, otherwise they go to the test's
+temporary directory.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from aiohttp import web
 from bot.config import load_settings
 from bot.runtime import Runtime, start
 from bot.web import build_app
+from handlers.demo import load_demo
 
 CHROMIUM = "/usr/bin/chromium"
 DOCS = Path(__file__).resolve().parents[2] / "docs"
@@ -152,7 +154,9 @@ class Console:
         return bool(self.page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
 
 
-def test_staff_and_sponsor_use_the_console(server: Server, browser: object, shots: Path) -> None:
+def test_staff_and_sponsor_use_the_console(
+    server: Server, browser: object, shots: Path, tmp_path: Path
+) -> None:
     expect.set_options(timeout=TIMEOUT_MS)
     staff = Console(browser.new_page(viewport={"width": 1200, "height": 900}), server.url)
 
@@ -240,7 +244,7 @@ def test_staff_and_sponsor_use_the_console(server: Server, browser: object, shot
     assert staff.no_horizontal_scroll()
     staff.page.set_viewport_size({"width": 1200, "height": 1320})
     report.evaluate("node => node.previousElementSibling.scrollIntoView({block: 'start'})")  # the command too
-    staff.page.screenshot(path=shots / "console-staff.png")
+    staff.page.screenshot(path=tmp_path / "console-staff-flow.png")
 
     # On the phone, the sponsor answers a pain-point prompt with the inline form.
     expect(staff.say("/pmo ask Apollo")).to_contain_text("Sent the pain-point prompt for Apollo to Sam.")
@@ -260,6 +264,38 @@ def test_staff_and_sponsor_use_the_console(server: Server, browser: object, shot
 
     for tab in (staff, sponsor, phone):
         assert tab.errors == []
-    for name in ("console-staff.png", "console-sponsor.png", "console-phone.png"):
-        assert (shots / name).read_bytes().startswith(b"\x89PNG")
+    for path in (
+        tmp_path / "console-staff-flow.png",
+        shots / "console-sponsor.png",
+        shots / "console-phone.png",
+    ):
+        assert path.read_bytes().startswith(b"\x89PNG")
     phone_context.close()
+
+
+@pytest.mark.sqlite_only
+def test_the_demo_value_report_as_the_readme_shows_it(server: Server, browser: object, shots: Path) -> None:
+    """What `python app.py demo` shows staff: six months of answers, pain points and outcomes."""
+    assert server.runtime is not None
+    runtime = server.runtime
+
+    async def load() -> None:
+        async with runtime.db.transaction() as session:
+            await load_demo(session, runtime.org_id)
+
+    asyncio.run_coroutine_threadsafe(load(), server.loop).result(60)
+    expect.set_options(timeout=TIMEOUT_MS)
+    staff = Console(browser.new_page(viewport={"width": 1200, "height": 1320}), server.url)
+    staff.page.fill("#say", "/pmo value")
+    staff.page.press("#say", "Enter")
+    report = staff.page.locator("#timeline .msg.ephemeral").last
+    expect(staff.fact(report, "Outcomes")).to_contain_text("achieved")
+    assert staff.fact(report, "Responses").inner_text() not in ("0", "")
+    expect(staff.fact(report, "ROI")).not_to_have_text("n/a")
+    chart = report.locator(".chart img")
+    expect(chart).to_be_visible()
+    assert chart.evaluate("img => img.complete && img.naturalWidth > 0")
+    report.evaluate("node => node.previousElementSibling.scrollIntoView({block: 'start'})")
+    staff.page.screenshot(path=shots / "console-staff.png")
+    assert (shots / "console-staff.png").read_bytes().startswith(b"\x89PNG")
+    assert staff.errors == []
