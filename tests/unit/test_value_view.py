@@ -8,7 +8,7 @@ import re
 import struct
 from typing import Any
 
-from handlers.charts import trend_chart
+from handlers.charts import draw_trend, trend_chart
 from handlers.value_view import money, value_text, value_view
 from handlers.views import View, view_from_dict
 
@@ -176,6 +176,18 @@ def test_chart_leaves_no_figure_behind() -> None:
     gc.collect()
     before = sum(isinstance(o, Figure) for o in gc.get_objects())
     for _ in range(3):
+        draw_trend.cache_clear()  # draw each time
         trend_chart(REPORT)
     gc.collect()
     assert sum(isinstance(o, Figure) for o in gc.get_objects()) == before
+
+
+def test_an_identical_report_is_not_drawn_again_and_a_changed_one_is() -> None:
+    draw_trend.cache_clear()
+    first = trend_chart(REPORT)
+    assert trend_chart(copy.deepcopy(REPORT)) is first
+    assert draw_trend.cache_info().hits == 1
+    changed = copy.deepcopy(REPORT)
+    changed["trend"][-1]["responses"] = (changed["trend"][-1]["responses"] or 0) + 1
+    assert trend_chart(changed) != first
+    assert draw_trend.cache_info().misses == 2
