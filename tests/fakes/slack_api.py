@@ -106,6 +106,7 @@ class Rule:
     delay: float = 0.0
     times: int | None = None
     body: dict[str, Any] | None = None
+    taken: bool = False  # with a 5xx status: the call takes effect, then the answer is the error
     used: int = 0
 
     def matches(self, method: str, token: str | None) -> bool:
@@ -299,12 +300,15 @@ class FakeSlack:
         delay: float = 0.0,
         times: int | None = None,
         body: dict[str, Any] | None = None,
+        taken: bool = False,
     ) -> Rule:
         """Script an answer: an HTTP status (429 adds Retry-After), an `ok: false` error, a delay,
-        or a fixed body. The first matching rule wins; `times` limits how often it applies."""
+        or a fixed body. The first matching rule wins; `times` limits how often it applies.
+        `taken` with a 5xx status: the call does what it does (a message is posted), and only the
+        answer is the error, as when Slack fails after taking a message."""
         if status == 429 and retry_after is None:
             retry_after = 1
-        rule = Rule(method, token, status, error, retry_after, delay, times, body)
+        rule = Rule(method, token, status, error, retry_after, delay, times, body, taken)
         self.rules.append(rule)
         return rule
 
@@ -502,12 +506,21 @@ class FakeSlack:
                 await asyncio.sleep(rule.delay)
             if rule.status == 429:
                 return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": _seconds(rule.retry_after)}
+            if rule.status >= 500 and rule.taken:
+                await self._answer_normally(method, call, workspace, request)
+                return rule.status, {"ok": False, "error": "fatal_error"}, {}
             if rule.status >= 400:
                 return rule.status, {"ok": False, "error": "fatal_error"}, {}
             if rule.error:
                 return 200, {"ok": False, "error": rule.error}, {}
             if rule.body is not None:
                 return 200, rule.body, {}
+        return await self._answer_normally(method, call, workspace, request)
+
+    async def _answer_normally(
+        self, method: str, call: Call, workspace: Workspace | None, request: web.Request
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
+        """What Slack does and says when nothing was scripted for the call."""
         if method in self._rates:
             key = (method, workspace.team_id if workspace else call.token)
             window = self._rate_windows[key]

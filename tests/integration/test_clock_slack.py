@@ -137,6 +137,15 @@ async def test_a_timeout_after_slack_took_the_message_is_not_sent_twice(
         assert {d.status for d in await s.rows(Delivery)} == {"sent"}
 
 
+async def test_a_server_error_after_slack_took_the_message_is_not_sent_twice(database_url: str) -> None:
+    async with scene(database_url, 3, send_rate=100.0) as s:
+        s.slack.on("chat.postMessage", status=500, taken=True, times=2)  # posted, then answered 500
+        await s.round()
+        assert [s.check_ins_to(user) for user in s.sponsors] == [1, 1, 1]
+        assert len(s.slack.called("conversations.history")) >= 2  # it looked before sending again
+        assert {d.status for d in await s.rows(Delivery)} == {"sent"}
+
+
 async def test_permanent_errors_fail_the_check_in_and_tell_the_pmo_once_per_person(database_url: str) -> None:
     async with scene(database_url, 3) as s:
         gone = s.sponsors[0]

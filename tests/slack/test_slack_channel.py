@@ -67,15 +67,17 @@ async def test_a_rate_limit_is_waited_out_then_reported_with_retry_after(bot: Sl
     ]  # 1 try + 2 retries
 
 
-async def test_server_errors_are_retried_then_temporary(bot: SlackBot) -> None:
+async def test_server_errors_are_retried_unless_the_message_may_have_been_posted(bot: SlackBot) -> None:
     sponsor = await person(bot, SPONSOR)
-    bot.slack.on("chat.postMessage", status=503, times=1)
-    await bot.runtime.services.messenger.send_direct(bot.runtime.org_id, sponsor.id, View(text="x"))
-    bot.slack.clear_rules()
-    bot.slack.on("chat.postMessage", status=500)
+    ref = await bot.runtime.services.messenger.send_direct(bot.runtime.org_id, sponsor.id, View(text="x"))
+    bot.slack.on("chat.update", status=503, times=1)  # an update repeated is the same update
+    await bot.runtime.services.messenger.update(bot.runtime.org_id, ref, View(text="y"))
+    assert [c.status for c in bot.slack.called("chat.update")] == [503, 200]
+    bot.slack.on("chat.postMessage", status=500, times=1)  # a post repeated could be a second post
     with pytest.raises(DeliveryFailed) as failed:
         await bot.runtime.services.messenger.send_direct(bot.runtime.org_id, sponsor.id, View(text="x"))
     assert not failed.value.permanent and "server error" in failed.value.reason
+    assert [c.status for c in bot.slack.called("chat.postMessage")] == [200, 500]
 
 
 async def test_a_revoked_token_is_permanent(bot: SlackBot) -> None:
