@@ -28,7 +28,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, literal, null, or_, select, union_all
+from sqlalchemy import Float, Select, and_, case, func, literal, null, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -240,34 +240,59 @@ async def _response_rate(
 # ---------------------------------------------------------------- pain points
 
 
+def _count(*where: ColumnElement[bool]) -> Any:
+    """`(SELECT count(*) FROM painpoints WHERE …)` as a column, never correlated with an outer query."""
+    return select(func.count()).select_from(PainPoint).where(*where).correlate(None).scalar_subquery()
+
+
 async def _pain_points(
-    session: AsyncSession, scope: ColumnElement[bool], start: dt.datetime, end: dt.datetime
+    session: AsyncSession, org_id: int, ids: list[int] | None, start: dt.datetime, end: dt.datetime
 ) -> dict[str, Any]:
+    """One statement, shaped so that each figure reads as few rows as its scope allows.
+
+    Summing CASEs over every pain point in scope made SQLite fetch each one the organisation
+    ever had through an index, one table look-up each (24 ms of a 100 ms report at 20,000).
+    Open pain points are counted in the (project_id, status) index alone, the organisation's
+    too (through its projects). For the organisation, reported ones are counted in the
+    (org_id, reported_at) index alone and only those resolved in the window are read; a
+    segment or a project reaches its pain points through the project index, so one pass over
+    those reported or resolved in the window serves every figure.
+    """
+    scope = _in_scope(PainPoint.org_id, PainPoint.project_id, org_id, ids)
+    reported = and_(PainPoint.reported_at >= start, PainPoint.reported_at < end)
     resolved = and_(PainPoint.resolved_at >= start, PainPoint.resolved_at < end)
+    is_open = PainPoint.status == "open"
+    if ids is None:
+        n_reported = _count(scope, reported)
+        n_open = _count(PainPoint.project_id.in_(select(Project.id).where(Project.org_id == org_id)), is_open)
+        rows = and_(scope, resolved)
+    else:
+        n_reported = func.count().filter(reported)
+        n_open = _count(scope, is_open)
+        rows = and_(scope, or_(reported, resolved))
     measured = and_(
         resolved,
         PainPoint.baseline.is_not(None),
         PainPoint.after.is_not(None),
         PainPoint.baseline != 0,
     )
+    # Typed Float so that PostgreSQL divides in double precision (as SQLite does), not NUMERIC.
+    magnitude = func.abs(PainPoint.baseline, type_=Float)
     improvement = case(
-        (
-            PainPoint.better == "higher",
-            100.0 * (PainPoint.after - PainPoint.baseline) / func.abs(PainPoint.baseline),
-        ),
-        else_=100.0 * (PainPoint.baseline - PainPoint.after) / func.abs(PainPoint.baseline),
+        (PainPoint.better == "higher", 100.0 * (PainPoint.after - PainPoint.baseline) / magnitude),
+        else_=100.0 * (PainPoint.baseline - PainPoint.after) / magnitude,
     )
     row = (
         await session.execute(
             select(
-                func.sum(
-                    case((and_(PainPoint.reported_at >= start, PainPoint.reported_at < end), 1), else_=0)
-                ).label("reported"),
-                func.sum(case((PainPoint.status == "open", 1), else_=0)).label("open"),
-                func.sum(case((resolved, 1), else_=0)).label("resolved"),
-                func.sum(case((measured, 1), else_=0)).label("measured"),
+                n_reported.label("reported"),
+                n_open.label("open"),
+                func.count().filter(resolved).label("resolved"),
+                func.count().filter(measured).label("measured"),
                 func.avg(case((measured, improvement), else_=null())).label("improvement"),
-            ).where(scope)
+            )
+            .select_from(PainPoint)
+            .where(rows)
         )
     ).one()
     n_resolved = int(row.resolved or 0)
@@ -310,9 +335,10 @@ async def _outcomes_and_benefits(
     session: AsyncSession, scope: ColumnElement[bool], today: dt.date
 ) -> tuple[dict[str, Any], float | None, float | None]:
     """The outcome counts (rounded) and the planned and realized benefit (unrounded, for ROI)."""
-    progress = func.coalesce(
-        (Outcome.current - Outcome.baseline) / func.nullif(Outcome.target - Outcome.baseline, 0.0), 0.0
-    )
+    # nullif typed Float: untyped, PostgreSQL was told to divide in NUMERIC, which made every use
+    # of `p` below arbitrary-precision arithmetic (about ten times slower than double precision).
+    span = func.nullif(Outcome.target - Outcome.baseline, 0.0, type_=Float)
+    progress = func.coalesce((Outcome.current - Outcome.baseline) / span, 0.0)
     elapsed = _clamp01(
         DateDaysBetween(literal(today, Outcome.added_on.type), Outcome.added_on)
         / DateDaysBetween(Outcome.due, Outcome.added_on)
@@ -382,9 +408,7 @@ async def compute_value(
     checkins = _in_scope(Checkin.org_id, Checkin.project_id, org_id, ids)
     satisfaction, trend = await _satisfaction_and_trend(session, checkins, start, end, days, today)
     response_rate = await _response_rate(session, checkins, start, end)
-    pain_points = await _pain_points(
-        session, _in_scope(PainPoint.org_id, PainPoint.project_id, org_id, ids), start, end
-    )
+    pain_points = await _pain_points(session, org_id, ids, start, end)
     outcomes, planned, realized = await _outcomes_and_benefits(
         session, _in_scope(Outcome.org_id, Outcome.project_id, org_id, ids), today
     )
