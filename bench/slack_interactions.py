@@ -11,9 +11,10 @@ flight, posted over real HTTP to
 Both servers run in their own processes; the load generator and the fake Slack (which receives the
 bot's response_url posts and chat.update calls) share this process. Rounds alternate bare/bot so that
 a noisy neighbour hits both alike; each bot round waits until all its work has reached Slack before
-the next round starts. It reports acknowledged requests per second (median of the rounds),
-acknowledgement latency over all requests (p50, p99, max), the bot's completed work per second (its
-answer arrived at the fake), and each server's peak memory (VmHWM).
+the next round starts. It reports acknowledged requests per second (median of the rounds), the
+bot/bare ratio as the median of the rounds' paired ratios (each bot round against the bare round
+just before it), acknowledgement latency over all requests (p50, p99, max), the bot's completed
+work per second (its answer arrived at the fake), and each server's peak memory (VmHWM).
 
     python bench/slack_interactions.py                         # the numbers of bench/RESULTS.md
     python bench/slack_interactions.py --requests 300 --rounds 1   # quicker
@@ -280,6 +281,14 @@ def pooled(results: list[Result], target: str, scenario: str) -> dict[str, float
     }
 
 
+def paired_ratios(results: list[Result], scenario: str) -> list[float]:
+    """Bot over bare, round by round: each pair ran back to back, so a noisy neighbour who slows
+    one round slows both of its sides alike and cancels out of the ratio."""
+    bare = [r.per_second for r in results if (r.target, r.scenario) == ("bare", scenario)]
+    bot = [r.per_second for r in results if (r.target, r.scenario) == ("bot", scenario)]
+    return [b / a for a, b in zip(bare, bot, strict=False)]
+
+
 def summary(r: Result) -> str:
     ordered = sorted(r.latencies)
     p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))] * 1000
@@ -297,15 +306,17 @@ def markdown(results: list[Result], memory: dict[str, tuple[float, float]], args
         f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC · {args.concurrency} in flight · {args.rounds} rounds "
         f"alternating bare/bot · database {'PostgreSQL' if args.database_url else 'SQLite'}",
         "",
-        "| scenario | requests per target | bare acks/s | bot acks/s | ratio | bot p50 ms | bot p99 ms | "
-        "bot max ms | bare p99 ms | bot completed/s | non-200 |",
+        "| scenario | requests per target | bare acks/s | bot acks/s | ratio (rounds' min–max) | bot p50 ms | "
+        "bot p99 ms | bot max ms | bare p99 ms | bot completed/s | non-200 |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for scenario in ("help", "value", "clicks"):
         bare, bot = pooled(results, "bare", scenario), pooled(results, "bot", scenario)
+        ratios = paired_ratios(results, scenario)
         lines.append(
             f"| {scenario} | {bot['requests']:.0f} | {bare['per_second']:.0f} | {bot['per_second']:.0f} | "
-            f"{bot['per_second'] / bare['per_second']:.2f} | {bot['p50']:.1f} | {bot['p99']:.1f} | "
+            f"{statistics.median(ratios):.2f} ({min(ratios):.2f}–{max(ratios):.2f}) | "
+            f"{bot['p50']:.1f} | {bot['p99']:.1f} | "
             f"{bot['max']:.0f} | {bare['p99']:.1f} | {bot['completed']:.0f} | {bot['errors'] + bare['errors']:.0f} |"
         )
     lines += [
