@@ -6,7 +6,6 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import alerts
@@ -25,6 +24,7 @@ from storage.models import (
     Person,
     Project,
 )
+from storage.queries import insert_new
 
 REMIND_AFTER = dt.timedelta(days=2)
 CLOSE_AFTER = dt.timedelta(days=7)
@@ -54,23 +54,23 @@ async def open_checkin(
     """
     now = now or utcnow()
     occurrence = occurrence or now
-    try:
-        async with session.begin_nested():
-            claim = Delivery(
-                org_id=project.org_id,
-                kind=kind,
-                project_id=project.id,
-                sponsor_id=project.sponsor_id,
-                occurrence=occurrence,
-                status="claimed",
-                claimed_at=now,
-                attempts=0,
-                slot=slot,
-                lease_until=lease_until,
-            )
-            session.add(claim)
-            await session.flush()
-    except IntegrityError:
+    claim_id = await insert_new(
+        session,
+        Delivery,
+        {
+            "org_id": project.org_id,
+            "kind": kind,
+            "project_id": project.id,
+            "sponsor_id": project.sponsor_id,
+            "occurrence": occurrence,
+            "status": "claimed",
+            "claimed_at": now,
+            "attempts": 0,
+            "slot": slot,
+            "lease_until": lease_until,
+        },
+    )
+    if claim_id is None:
         return None
     checkin = Checkin(
         org_id=project.org_id,
@@ -84,7 +84,7 @@ async def open_checkin(
     )
     session.add(checkin)
     await session.flush()
-    claim.checkin_id = checkin.id
+    await session.execute(update(Delivery).where(Delivery.id == claim_id).values(checkin_id=checkin.id))
     return checkin
 
 

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, exists, or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.checkins import CLOSE_AFTER, REMIND_AFTER, open_checkin
 from handlers.people import is_paused
 from storage.models import KIND_TASTE, Checkin, Delivery, Identity, Organisation, Person, Project
+from storage.queries import insert_new
 
 KIND_REMINDER = "reminder"
 CLAIMED, SENT, FAILED, MISSED, PAUSED = "claimed", "sent", "failed", "missed", "paused"
@@ -112,15 +112,9 @@ async def settled_slots(session: AsyncSession, since: dt.datetime) -> set[tuple[
     return {(kind, project_id, slot) for kind, project_id, slot in rows}
 
 
-async def _record(session: AsyncSession, row: Delivery) -> bool:
-    """Insert a ledger row; False when its key is taken already."""
-    try:
-        async with session.begin_nested():
-            session.add(row)
-            await session.flush()
-    except IntegrityError:
-        return False
-    return True
+async def _record(session: AsyncSession, **values: Any) -> int | None:
+    """Insert a ledger row; its id, or None when its key is taken already."""
+    return await insert_new(session, Delivery, values)
 
 
 async def claim_occurrence(
@@ -150,7 +144,8 @@ async def claim_occurrence(
     assert sponsor is not None
     skipped = MISSED if occurrence < late_before else PAUSED if is_paused(sponsor, slot) else None
     if skipped is not None:
-        row = Delivery(
+        row_id = await _record(
+            session,
             org_id=project.org_id,
             kind=kind,
             project_id=project.id,
@@ -161,7 +156,7 @@ async def claim_occurrence(
             attempts=0,
             slot=slot.isoformat(),
         )
-        return Claim(skipped if await _record(session, row) else "taken", row.id)
+        return Claim(skipped if row_id is not None else "taken", row_id)
     checkin = await open_checkin(
         session, project, kind, occurrence=occurrence, now=now, slot=slot.isoformat(), lease_until=lease_until
     )
@@ -207,7 +202,8 @@ async def claim_reminder(
     if project is None or project.archived or org is None or org.suspended_at is not None or sponsor is None:
         return Claim("gone")
     paused = is_paused(sponsor, now.date())
-    row = Delivery(
+    row_id = await _record(
+        session,
         org_id=checkin.org_id,
         kind=KIND_REMINDER,
         project_id=checkin.project_id,
@@ -220,12 +216,12 @@ async def claim_reminder(
         checkin_id=checkin.id,
         slot=f"{REMINDER_SLOT}{checkin.id}",
     )
-    if not await _record(session, row):
+    if row_id is None:
         return Claim("taken")
     if paused:
-        return Claim(PAUSED, row.id)
+        return Claim(PAUSED, row_id)
     checkin.reminded_at = now
-    return Claim("send", row.id, checkin.id, project.name, checkin.sponsor_id)
+    return Claim("send", row_id, checkin.id, project.name, checkin.sponsor_id)
 
 
 async def expired_claims(

@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import utcnow
 from storage.models import Identity, Organisation, Person, Project
 
 DEFAULT_ORG_KEY = "default"
+
+
+async def insert_new(session: AsyncSession, model: Any, values: dict[str, Any]) -> int | None:
+    """Insert a row unless one of its unique keys is taken: its id, or None.
+
+    One statement (INSERT … ON CONFLICT DO NOTHING RETURNING id), never a savepoint: SQLite's
+    Python driver starts its transaction only at the first write, so a SAVEPOINT taken before
+    it is the outermost one, and releasing it commits. A "claim, then create the check-in"
+    transaction then committed its claim alone, and a crash in between left a claim without
+    its check-in (found by tests/e2e/test_clock_crash.py under load).
+    """
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(model).values(**values).on_conflict_do_nothing().returning(model.id)
+    return await session.scalar(statement)
 
 
 def name_key(name: str) -> str:

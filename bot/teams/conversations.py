@@ -11,11 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import utcnow
 from storage.models import Conversation
+from storage.queries import insert_new
 
 PLATFORM = "teams"
 
@@ -36,23 +36,20 @@ async def remember_conversation(
     """Create or refresh the row for a conversation; True when it is new."""
     found = await find_conversation(session, org_id, external_id)
     if found is None:
-        try:
-            async with session.begin_nested():
-                found = Conversation(
-                    org_id=org_id,
-                    platform=PLATFORM,
-                    external_id=external_id,
-                    kind=kind,
-                    name=name,
-                    address=address,
-                    updated_at=utcnow(),
-                )
-                session.add(found)
-                await session.flush()
+        values = {
+            "org_id": org_id,
+            "platform": PLATFORM,
+            "external_id": external_id,
+            "kind": kind,
+            "name": name,
+            "address": address,
+            "updated_at": utcnow(),
+        }
+        created = await insert_new(session, Conversation, values) is not None
+        found = await find_conversation(session, org_id, external_id)  # else another request stored it
+        assert found is not None
+        if created:
             return found, True
-        except IntegrityError:  # another request stored it a moment ago
-            found = await find_conversation(session, org_id, external_id)
-            assert found is not None
     merged = {**(found.address or {}), **address}
     if (found.kind, found.address, found.name) != (kind, merged, name or found.name):
         found.kind, found.address, found.updated_at = kind, merged, utcnow()

@@ -69,7 +69,12 @@ async def test_a_clock_killed_mid_fan_out_and_restarted_sends_each_check_in_once
         assert claimed >= 1  # at least the held one: claimed, sent, not recorded
         second = await ClockProcess(env, tmp_path, *ARGS).start()
         try:
-            statuses = await all_sent(db, SPONSORS)
+            try:
+                statuses = await all_sent(db, SPONSORS)
+            except TimeoutError:
+                raise AssertionError(
+                    f"ledger {await ledger(db)}; the restarted clock said:\n" + "\n".join(second.lines[-40:])
+                ) from None
             await second.wait_for_line("taking it over")
         finally:
             assert await second.stop() == 0

@@ -14,12 +14,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from bot.channels import Router
 from bot.local.channel import LocalChannel
 from bot.scheduler import Clock, ClockConfig, ClockRefused, SqliteLeadership
-from handlers.checkins import mark_failed
+from handlers.checkins import mark_failed, open_checkin
 from handlers.deliveries import listing
 from handlers.schedule import claim_occurrence
 from handlers.views import view_from_dict
@@ -450,3 +450,20 @@ async def test_on_sqlite_a_restarted_clock_takes_over_orphaned_claims_at_once(wo
     await run(running, now)
     await run(running, now)
     assert await titles(world) == ["How does *Apollo* taste?"]
+
+
+async def test_a_claim_and_its_check_in_commit_together_or_not_at_all(world: World) -> None:
+    """Nothing of a claim is visible to another connection before its transaction commits, and a
+    taken key leaves the transaction usable (no savepoint: SQLite's driver commits on releasing
+    the outermost one, which left claims without check-ins after a crash)."""
+    occurrence = dt.datetime(2026, 3, 2, 9, 0)
+    async with world.db.transaction() as session:
+        checkin = await open_checkin(session, world.project, KIND_TASTE, occurrence=occurrence)
+        assert checkin is not None
+        async with world.db.engine.connect() as other:
+            seen = await other.scalar(select(func.count()).select_from(Delivery))
+        assert seen == 0
+        assert await open_checkin(session, world.project, KIND_TASTE, occurrence=occurrence) is None
+    async with world.db.sessions() as session:
+        [claim] = (await session.scalars(select(Delivery))).all()
+        assert claim.checkin_id == checkin.id and claim.status == "claimed"
