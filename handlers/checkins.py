@@ -42,11 +42,24 @@ async def open_checkin(
     kind: str,
     *,
     occurrence: dt.datetime | None = None,
+) -> Checkin | None:
+    """Claim the ledger row and create the check-in (`claim_checkin`); None when claimed before."""
+    claimed = await claim_checkin(session, project, kind, occurrence=occurrence)
+    return claimed[1] if claimed is not None else None
+
+
+async def claim_checkin(
+    session: AsyncSession,
+    project: Project,
+    kind: str,
+    *,
+    occurrence: dt.datetime | None = None,
     now: dt.datetime | None = None,
     slot: str | None = None,
     lease_until: dt.datetime | None = None,
-) -> Checkin | None:
-    """Claim the (kind, project, sponsor, occurrence) ledger row and create the check-in.
+) -> tuple[int, Checkin] | None:
+    """Claim the (kind, project, sponsor, occurrence) ledger row and create the check-in: the
+    ledger row's id and the check-in.
 
     Returns None when that occurrence was claimed before: that is what makes a send happen once.
     The clock also passes the schedule `slot` (one per project and local date) and a lease: a
@@ -85,7 +98,7 @@ async def open_checkin(
     session.add(checkin)
     await session.flush()
     await session.execute(update(Delivery).where(Delivery.id == claim_id).values(checkin_id=checkin.id))
-    return checkin
+    return claim_id, checkin
 
 
 def question_for(checkin: Checkin, project_name: str) -> Any:

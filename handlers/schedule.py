@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.checkins import CLOSE_AFTER, REMIND_AFTER, open_checkin
+from handlers.checkins import CLOSE_AFTER, REMIND_AFTER, claim_checkin
 from handlers.people import is_paused
 from storage.models import KIND_TASTE, Checkin, Delivery, Identity, Organisation, Person, Project
 from storage.queries import insert_new
@@ -157,14 +157,12 @@ async def claim_occurrence(
             slot=slot.isoformat(),
         )
         return Claim(skipped if row_id is not None else "taken", row_id)
-    checkin = await open_checkin(
+    claimed = await claim_checkin(
         session, project, kind, occurrence=occurrence, now=now, slot=slot.isoformat(), lease_until=lease_until
     )
-    if checkin is None:
+    if claimed is None:
         return Claim("taken")
-    delivery_id = await session.scalar(
-        select(Delivery.id).where(Delivery.checkin_id == checkin.id, Delivery.kind == kind)
-    )
+    delivery_id, checkin = claimed
     return Claim("send", delivery_id, checkin.id, project.name, project.sponsor_id)
 
 
