@@ -14,7 +14,9 @@ a noisy neighbour hits both alike; each bot round waits until all its work has r
 the next round starts. It reports acknowledged requests per second (median of the rounds), the
 bot/bare ratio as the median of the rounds' paired ratios (each bot round against the bare round
 just before it), acknowledgement latency over all requests (p50, p99, max), the bot's completed
-work per second (its answer arrived at the fake), and each server's peak memory (VmHWM).
+work per second (its answer arrived at the fake), each server's CPU time per request (user + system,
+all threads, from the first request until the last answer reached Slack: steadier than throughput on
+a shared machine), and each server's peak memory (VmHWM).
 
     python bench/slack_interactions.py                         # the numbers of bench/RESULTS.md
     python bench/slack_interactions.py --requests 300 --rounds 1   # quicker
@@ -161,6 +163,12 @@ async def wait_healthy(url: str, seconds: float = 60.0) -> None:
     raise TimeoutError(f"{url} did not become healthy")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used so far (all its threads), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mb(pid: int) -> tuple[float, float]:
     """(current RSS, peak RSS) in MB, from /proc."""
     fields = dict(
@@ -181,6 +189,11 @@ class Result:
     latencies: list[float]
     statuses: dict[int, int]
     completed_seconds: float | None = None
+    cpu_seconds: float = 0.0  # the server's CPU from the first request until its work was done
+
+    @property
+    def cpu_ms(self) -> float:
+        return self.cpu_seconds / self.requests * 1000
 
     @property
     def per_second(self) -> float:
@@ -240,6 +253,7 @@ async def load(
 async def run_scenario(
     target: str,
     url: str,
+    pid: int,
     scenario: str,
     count: int,
     concurrency: int,
@@ -249,6 +263,7 @@ async def run_scenario(
     tag = f"{target}-{scenario}-{time.monotonic_ns()}"
     made = requests_for(scenario, count, slack, targets, tag)
     before_updates = len(slack.called("chat.update"))
+    cpu_before = cpu_seconds(pid)
     started = time.perf_counter()
     elapsed, latencies, statuses = await load(url, made, concurrency)
     result = Result(target, scenario, count, elapsed, latencies, statuses)
@@ -259,6 +274,7 @@ async def run_scenario(
             for i in range(count):
                 await slack.wait_for_response(f"{tag}-{i}", timeout=900)
         result.completed_seconds = time.perf_counter() - started
+    result.cpu_seconds = cpu_seconds(pid) - cpu_before
     return result
 
 
@@ -276,6 +292,7 @@ def pooled(results: list[Result], target: str, scenario: str) -> dict[str, float
         "p99": latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))] * 1000,
         "max": latencies[-1] * 1000,
         "completed": statistics.median(done) if done else float("nan"),
+        "cpu_ms": statistics.median(r.cpu_ms for r in mine),
         "requests": sum(r.requests for r in mine),
         "errors": sum(n for r in mine for status, n in r.statuses.items() if status != 200),
     }
@@ -296,7 +313,7 @@ def summary(r: Result) -> str:
     return (
         f"{r.target:4} {r.scenario:6} {r.requests:5} req: {r.per_second:7.1f} acks/s, "
         f"p50 {ordered[len(ordered) // 2] * 1000:6.1f} ms, p99 {p99:6.1f} ms, max {ordered[-1] * 1000:6.1f} ms"
-        f"{done}, statuses {r.statuses}"
+        f"{done}, CPU {r.cpu_ms:.2f} ms/req, statuses {r.statuses}"
     )
 
 
@@ -307,8 +324,8 @@ def markdown(results: list[Result], memory: dict[str, tuple[float, float]], args
         f"alternating bare/bot · database {'PostgreSQL' if args.database_url else 'SQLite'}",
         "",
         "| scenario | requests per target | bare acks/s | bot acks/s | ratio (rounds' min–max) | bot p50 ms | "
-        "bot p99 ms | bot max ms | bare p99 ms | bot completed/s | non-200 |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "bot p99 ms | bot max ms | bare p99 ms | bot completed/s | CPU ms/request bare, bot | non-200 |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for scenario in ("help", "value", "clicks"):
         bare, bot = pooled(results, "bare", scenario), pooled(results, "bot", scenario)
@@ -317,7 +334,8 @@ def markdown(results: list[Result], memory: dict[str, tuple[float, float]], args
             f"| {scenario} | {bot['requests']:.0f} | {bare['per_second']:.0f} | {bot['per_second']:.0f} | "
             f"{statistics.median(ratios):.2f} ({min(ratios):.2f}–{max(ratios):.2f}) | "
             f"{bot['p50']:.1f} | {bot['p99']:.1f} | "
-            f"{bot['max']:.0f} | {bare['p99']:.1f} | {bot['completed']:.0f} | {bot['errors'] + bare['errors']:.0f} |"
+            f"{bot['max']:.0f} | {bare['p99']:.1f} | {bot['completed']:.0f} | "
+            f"{bare['cpu_ms']:.2f}, {bot['cpu_ms']:.2f} | {bot['errors'] + bare['errors']:.0f} |"
         )
     lines += [
         "",
@@ -361,17 +379,25 @@ async def bench(args: argparse.Namespace) -> None:
             )
             try:
                 urls = {"bare": f"http://127.0.0.1:{bare_port}", "bot": f"http://127.0.0.1:{bot_port}"}
+                pids = {"bare": bare.pid, "bot": bot.pid}
                 for url in urls.values():
                     await wait_healthy(url)
                 for name, url in urls.items():  # warm up: imports, the first chart, connection pools
                     for scenario in ("help", "value", "clicks"):
-                        await run_scenario(name, url, scenario, 20, 5, slack, targets)
+                        await run_scenario(name, url, pids[name], scenario, 20, 5, slack, targets)
                 plan = [("help", args.requests), ("value", args.value_requests), ("clicks", args.requests)]
                 for scenario, count in plan:
                     for _ in range(args.rounds):
                         for name in ("bare", "bot"):
                             result = await run_scenario(
-                                name, urls[name], scenario, count, args.concurrency, slack, targets
+                                name,
+                                urls[name],
+                                pids[name],
+                                scenario,
+                                count,
+                                args.concurrency,
+                                slack,
+                                targets,
                             )
                             results.append(result)
                             print(summary(result), flush=True)
