@@ -14,15 +14,19 @@ minutes old); anything else gets 401 before a listener runs.
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urljoin
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 
 from bot.config import Settings
 from bot.slack.clients import ClientPool
+from bot.slack.work import Acknowledgements
 from bot.slack.workspaces import Workspaces
 
 EVENTS_PATH = "/slack/events"
@@ -46,12 +50,28 @@ def authorization_url(api_url: str) -> str:
     return urljoin(base, "oauth/v2/authorize")
 
 
-def build_bolt_app(settings: Settings, pool: ClientPool, workspaces: Workspaces) -> AsyncApp:
+class PmoBoltApp(AsyncApp):
+    """Bolt's AsyncApp, counting the requests it is acknowledging (over HTTP and Socket Mode alike),
+    so that the work behind earlier acknowledgements waits for them (bot/slack/work.py)."""
+
+    def __init__(self, acks: Acknowledgements, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.acks = acks
+
+    async def async_dispatch(self, req: AsyncBoltRequest) -> BoltResponse:
+        with self.acks.handling():
+            return await super().async_dispatch(req)
+
+
+def build_bolt_app(
+    settings: Settings, pool: ClientPool, workspaces: Workspaces, acks: Acknowledgements
+) -> PmoBoltApp:
     signing = settings.slack_signing_secret.reveal() if settings.slack_signing_secret else ""
     if settings.slack_mode == "oauth":
         client = pool.client(None)
         assert settings.slack_client_id and settings.slack_client_secret and workspaces.store is not None
-        return AsyncApp(
+        return PmoBoltApp(
+            acks,
             name="pmo",
             signing_secret=signing,
             client=client,
@@ -69,7 +89,9 @@ def build_bolt_app(settings: Settings, pool: ClientPool, workspaces: Workspaces)
         )
     assert settings.slack_bot_token is not None
     # The client carries the token (Bolt takes it from there) and the retry handlers and base URL.
-    return AsyncApp(name="pmo", signing_secret=signing, client=pool.client(settings.slack_bot_token.reveal()))
+    return PmoBoltApp(
+        acks, name="pmo", signing_secret=signing, client=pool.client(settings.slack_bot_token.reveal())
+    )
 
 
 def add_bolt_routes(app: web.Application, bolt: AsyncApp, *, events: bool = True) -> None:

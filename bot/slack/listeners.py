@@ -2,7 +2,7 @@
 
 Every listener acknowledges first (Slack's three seconds) and then does the work, answering
 through the response_url, `chat.update` or `views.publish`. The work is queued (bot/slack/work.py)
-so that a burst never delays acknowledgements, and reports run off the event loop
+and yields to acknowledgements under way, so a burst never delays them, and reports run off the event loop
 (bot/slack/lane.py). Two things cannot wait in a queue: opening a modal (its trigger_id lives three
 seconds) and a modal submission, whose errors must be in the acknowledgement; that use case gets up
 to two seconds to say whether the input was fine, and answers in a DM if it takes longer. Button
@@ -85,6 +85,7 @@ class SlackListeners:
         channel: SlackChannel,
         ledger: EventLedger,
         *,
+        work: WorkQueue | None = None,
         command: str = "/pmo",
     ) -> None:
         self.runtime = runtime
@@ -94,7 +95,7 @@ class SlackListeners:
         self.ledger = ledger
         self.command = command
         self.replies = Replies(channel, workspaces.pool)
-        self.work = WorkQueue()
+        self.work = work or WorkQueue()
         self._lane: SlowLane | None = None
 
     @property

@@ -16,6 +16,7 @@ from bot.slack.clients import ClientPool
 from bot.slack.directory import SlackDirectory
 from bot.slack.listeners import SlackListeners
 from bot.slack.people import SlackPeople
+from bot.slack.work import Acknowledgements, WorkQueue
 from bot.slack.workspaces import Workspaces
 from handlers.events import EventLedger
 
@@ -47,9 +48,15 @@ class SlackPlatform:
         self.people = SlackPeople(runtime.db, settings.pmo_admins)
         self.channel = SlackChannel(self.workspaces)
         self.directory = SlackDirectory(self.workspaces, settings.pmo_admins)
-        self.bolt = build_bolt_app(settings, self.pool, self.workspaces)
+        acks = Acknowledgements()
+        self.bolt = build_bolt_app(settings, self.pool, self.workspaces, acks)
         self.listeners = SlackListeners(
-            runtime, self.workspaces, self.people, self.channel, EventLedger(runtime.db)
+            runtime,
+            self.workspaces,
+            self.people,
+            self.channel,
+            EventLedger(runtime.db),
+            work=WorkQueue(acks=acks),
         )
         self.listeners.register(self.bolt)
         self.socket: AsyncSocketModeHandler | None = None

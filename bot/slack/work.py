@@ -1,4 +1,4 @@
-"""Work done after Slack has been acknowledged: a few jobs at a time, so acknowledgements stay fast.
+"""Work done after Slack has been acknowledged: a few jobs at a time, and acknowledgements first.
 
 Slack wants every request acknowledged within three seconds; the work behind it (a database
 transaction, a chat.update, a respond()) may take longer under a burst. Jobs go into a queue
@@ -8,30 +8,77 @@ and time out after 30 s), and memory stays bounded. Two workers are enough: SQLi
 transaction at a time, and the process has one core's worth of Python for acknowledgements and
 work together (bench/RESULTS.md). A job that finds the queue full runs at once instead, which
 slows the burst down rather than dropping anything.
+
+The work shares that one core with the acknowledgements, and a rating click's work costs about
+ten times its acknowledgement. So a worker starts its next job only while no Slack request is
+being acknowledged (`Acknowledgements`), or once the job has waited `DEFER_LIMIT` seconds: in a
+burst the acknowledgements go first and the work follows at most a second later; at ordinary
+traffic nothing is being acknowledged at a given moment, so nothing waits.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 
 log = logging.getLogger(__name__)
 
 Job = Callable[[], Awaitable[None]]
 WORKERS = 2
 LIMIT = 10_000
+DEFER_LIMIT = 1.0  # seconds a job may wait for acknowledgements under way
+
+
+class Acknowledgements:
+    """How many Slack requests are being handled up to their acknowledgement, right now."""
+
+    def __init__(self) -> None:
+        self.open = 0
+        self._quiet = asyncio.Event()
+        self._quiet.set()
+
+    @contextmanager
+    def handling(self) -> Iterator[None]:
+        """Around one request, from its arrival until its acknowledgement is ready."""
+        self.open += 1
+        self._quiet.clear()
+        try:
+            yield
+        finally:
+            self.open -= 1
+            if self.open == 0:
+                self._quiet.set()
+
+    async def quiet(self, deadline: float) -> None:
+        """Return once no request is being acknowledged, or at `deadline` (loop time) at the latest."""
+        loop = asyncio.get_running_loop()
+        while self.open and (left := deadline - loop.time()) > 0:
+            try:
+                await asyncio.wait_for(self._quiet.wait(), left)
+            except TimeoutError:
+                return
 
 
 class WorkQueue:
-    def __init__(self, workers: int = WORKERS, limit: int = LIMIT) -> None:
+    def __init__(
+        self,
+        workers: int = WORKERS,
+        limit: int = LIMIT,
+        *,
+        acks: Acknowledgements | None = None,
+        defer_limit: float = DEFER_LIMIT,
+    ) -> None:
         self.workers = workers
         self.limit = limit
-        self._queue: asyncio.Queue[Job] | None = None
+        self.acks = acks
+        self.defer_limit = defer_limit
+        self._queue: asyncio.Queue[tuple[Job, float]] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._overflow: set[asyncio.Task[None]] = set()
 
-    def _ensure_started(self) -> asyncio.Queue[Job]:
+    def _ensure_started(self) -> asyncio.Queue[tuple[Job, float]]:
         if self._queue is None:
             self._queue = asyncio.Queue()
             self._tasks = [asyncio.create_task(self._work(self._queue)) for _ in range(self.workers)]
@@ -45,16 +92,18 @@ class WorkQueue:
             self._overflow.add(task)
             task.add_done_callback(self._overflow.discard)
             return
-        queue.put_nowait(job)
+        queue.put_nowait((job, asyncio.get_running_loop().time()))
 
     @property
     def pending(self) -> int:
         return (self._queue.qsize() if self._queue else 0) + len(self._overflow)
 
-    async def _work(self, queue: asyncio.Queue[Job]) -> None:
+    async def _work(self, queue: asyncio.Queue[tuple[Job, float]]) -> None:
         while True:
-            job = await queue.get()
+            job, submitted = await queue.get()
             try:
+                if self.acks is not None:
+                    await self.acks.quiet(submitted + self.defer_limit)
                 await self._run(job)
             finally:
                 queue.task_done()

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 
 import pytest
 
 from bot.slack.lane import SlowLane, is_slow
-from bot.slack.work import WorkQueue
+from bot.slack.work import Acknowledgements, WorkQueue
 from handlers import charts
 from handlers.commands import run_command
 from handlers.ports import Caller
+from tests.fakes.slack_signing import command_body, signed_headers
 from tests.slack.harness import ADMIN, SlackBot, prepare, rows
 
 
@@ -79,6 +81,71 @@ async def test_a_full_queue_runs_the_job_at_once() -> None:
     await queue.join(5)
     assert order == ["overflow", "first", "queued"]
     await queue.stop()
+
+
+async def test_work_waits_while_a_request_is_being_acknowledged() -> None:
+    acks = Acknowledgements()
+    queue = WorkQueue(workers=1, acks=acks, defer_limit=5.0)
+    done: list[str] = []
+
+    async def job() -> None:
+        done.append("job")
+
+    with acks.handling():
+        queue.submit(job)
+        with acks.handling():  # a second request arrives while the first is acknowledged
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.05)
+        assert done == []  # one request is still being acknowledged
+    await queue.join(1)
+    assert done == ["job"] and acks.open == 0
+    await queue.stop()
+
+
+async def test_work_waits_no_longer_than_the_defer_limit() -> None:
+    acks = Acknowledgements()
+    queue = WorkQueue(workers=1, acks=acks, defer_limit=0.2)
+    finished: list[float] = []
+
+    async def job() -> None:
+        finished.append(time.perf_counter())
+
+    with acks.handling():  # a request that never seems to end
+        started = time.perf_counter()
+        queue.submit(job)
+        await queue.join(2)
+    assert 0.15 <= finished[0] - started < 1.0
+
+
+async def test_work_with_nothing_to_acknowledge_starts_at_once() -> None:
+    queue = WorkQueue(workers=1, acks=Acknowledgements(), defer_limit=5.0)
+    done: list[int] = []
+
+    async def job() -> None:
+        done.append(1)
+
+    started = time.perf_counter()
+    queue.submit(job)
+    await queue.join(1)
+    assert done == [1] and time.perf_counter() - started < 0.5
+    await queue.stop()
+
+
+async def test_the_bolt_app_counts_each_request_until_it_is_acknowledged(bot: SlackBot) -> None:
+    acks = bot.platform.bolt.acks
+    seen: list[int] = []
+
+    async def count(next: Callable[[], Awaitable[None]]) -> None:  # Bolt passes `next` by name
+        seen.append(acks.open)
+        await next()
+
+    bot.platform.bolt.middleware(count)
+    body = command_body("help", user_id=ADMIN, response_url=bot.slack.response_url("counted"))
+    assert (await bot.post(body)).status == 200
+    assert seen == [1] and acks.open == 0
+    wrong = await bot.post(body, headers=signed_headers("not-the-secret", body))
+    assert wrong.status == 401 and acks.open == 0 and seen == [1]
+    await bot.slack.wait_for_response("counted", timeout=10)
 
 
 def test_only_reports_go_to_the_lane() -> None:
