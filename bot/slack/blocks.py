@@ -32,7 +32,10 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View as SlackView
 
+from bot.slack import validation
 from handlers.views import Choice, Form, View
+
+validation.install()  # slack_sdk's checks, without its per-object dir() scan (bot/slack/validation.py)
 
 TASTE_ACTION = re.compile(r"^taste_[1-5]$")
 OPEN_FORM = "open_form_"
