@@ -30,7 +30,7 @@ from bot.slack.blocks import OPEN_FORM, SHARE, TASTE_ACTION, BadValue
 from bot.slack.channel import SlackChannel
 from bot.slack.lane import SlowLane, is_slow
 from bot.slack.people import SlackPeople
-from bot.slack.replies import Replies
+from bot.slack.replies import Replies, Responder, is_response_url
 from bot.slack.work import WorkQueue
 from bot.slack.workspaces import Workspaces
 from handlers import home
@@ -130,11 +130,11 @@ class SlackListeners:
     # ---- helpers ------------------------------------------------------------------------------
 
     async def caller(
-        self, context: AsyncBoltContext, user_id: Any, client: AsyncWebClient, channel: str | None = None
+        self, team_id: str | None, user_id: Any, client: AsyncWebClient, channel: str | None = None
     ) -> Caller:
         if not isinstance(user_id, str) or not USER_ID.match(user_id):
             raise BadValue("I cannot tell who sent that; nothing was changed.")
-        org_id = await self.workspaces.org_for_team(context.team_id)
+        org_id = await self.workspaces.org_for_team(team_id)
         person_id = await self.people.person_id(org_id, user_id, client)
         return Caller(org_id=org_id, person_id=person_id, platform=PLATFORM, channel=channel)
 
@@ -172,13 +172,15 @@ class SlackListeners:
                     log.exception("could not tell the person that it failed")
 
     def ephemeral(self, body: dict[str, Any]) -> Callable[[View], Awaitable[Any]] | None:
-        """Tell the person who acted, privately, through the request's response_url (if it has one)."""
-        respond = self.replies.responder(body.get("response_url"))
-        if respond is None:
+        """Tell the person who acted, privately, through the request's response_url (if it has one).
+
+        The poster is made when there is something to tell: most clicks never need it."""
+        url = body.get("response_url")
+        if not is_response_url(url):
             return None
 
         async def tell(view: View) -> Any:
-            return await respond(
+            return await Responder(self.replies.pool, url)(
                 text=blocks.fallback_text(view),
                 blocks=blocks.message(view),
                 response_type="ephemeral",
@@ -207,7 +209,7 @@ class SlackListeners:
         respond = self.replies.responder(body.get("response_url"))
 
         async def job() -> None:
-            caller = await self.caller(context, body.get("user_id"), client, body.get("channel_id"))
+            caller = await self.caller(context.team_id, body.get("user_id"), client, body.get("channel_id"))
             view = await self.run(caller, text)
             extra = (
                 (share_choice(text),) if view.ok and view.chart is not None and is_value_command(text) else ()
@@ -229,13 +231,16 @@ class SlackListeners:
     ) -> None:
         await ack()
         tell = self.ephemeral(body)
+        # The job keeps only what it needs, not the request: a burst queues thousands of clicks.
+        team_id, user_id = context.team_id, body.get("user", {}).get("id")
+        action_id, value = action["action_id"], action.get("value")
 
         async def job() -> None:
-            payload = blocks.decode_value(action.get("value"))
-            if payload.get("rating") != int(action["action_id"][-1]):
+            payload = blocks.decode_value(value)
+            if payload.get("rating") != int(action_id[-1]):
                 raise BadValue("That button is not one I know; nothing was changed.")
-            caller = await self.caller(context, body.get("user", {}).get("id"), client)
-            view = await act(self.services, caller, action["action_id"], payload)
+            caller = await self.caller(team_id, user_id, client)
+            view = await act(self.services, caller, action_id, payload)
             if not view.ok and tell is not None:
                 await tell(view)
 
@@ -256,7 +261,7 @@ class SlackListeners:
             action_id = action["action_id"]
             form_action = "painpoint" if action_id == "painpoint_open" else action_id[len(OPEN_FORM) :]
             payload = blocks.decode_value(action.get("value"))
-            caller = await self.caller(context, body.get("user", {}).get("id"), client)
+            caller = await self.caller(context.team_id, body.get("user", {}).get("id"), client)
             view = await form_for(self.services, caller, form_action, payload)
             if not view.ok or view.form is None:
                 if tell is not None:
@@ -278,7 +283,7 @@ class SlackListeners:
 
         async def job() -> None:
             payload = blocks.decode_value(action.get("value"))
-            caller = await self.caller(context, body.get("user", {}).get("id"), client)
+            caller = await self.caller(context.team_id, body.get("user", {}).get("id"), client)
             view = await act(self.services, caller, FOLLOW_UP, payload)
             container = body.get("container") or {}
             message = body.get("message") or {}
@@ -313,7 +318,7 @@ class SlackListeners:
 
         async def job() -> None:
             text = _command_text(blocks.decode_value(action.get("value")))
-            caller = await self.caller(context, user_id, client)
+            caller = await self.caller(context.team_id, user_id, client)
             view = await self.run(caller, text)
             if on_home:
                 await self.publish_home(client, caller, user_id, notice=view)
@@ -340,7 +345,9 @@ class SlackListeners:
             if not is_value_command(text):
                 raise BadValue("Only a value report can be shared this way; nothing was posted.")
             user_id = body.get("user", {}).get("id")
-            caller = await self.caller(context, user_id, client, (body.get("channel") or {}).get("id"))
+            caller = await self.caller(
+                context.team_id, user_id, client, (body.get("channel") or {}).get("id")
+            )
             view = await self.run(caller, text)
             if not view.ok:
                 if tell is not None:
@@ -367,7 +374,7 @@ class SlackListeners:
         try:
             metadata = blocks.decode_metadata(view.get("private_metadata"))
             values = blocks.submitted_values(view.get("state"))
-            caller = await self.caller(context, user_id, client)
+            caller = await self.caller(context.team_id, user_id, client)
         except BadValue as exc:
             await ack(response_action="errors", errors={field: str(exc)})
             return
@@ -411,7 +418,7 @@ class SlackListeners:
 
         async def job() -> None:
             user_id = event.get("user")
-            caller = await self.caller(context, user_id, client)
+            caller = await self.caller(context.team_id, user_id, client)
             await self.publish_home(client, caller, str(user_id))
 
         self.later(job, None)
@@ -433,7 +440,7 @@ class SlackListeners:
                 await self.channel.post_with(client, org[0], channel, view)
 
         async def job() -> None:
-            caller = await self.caller(context, event.get("user"), client, channel)
+            caller = await self.caller(context.team_id, event.get("user"), client, channel)
             org.append(caller.org_id)
             view = await direct_message(self.services, caller, blocks.unescape(text[:4000]))
             await self.channel.post_with(client, caller.org_id, channel, view)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeGuard
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -26,6 +26,10 @@ from handlers.ports import Caller, DeliveryFailed
 from handlers.views import Choice, View, info
 
 log = logging.getLogger(__name__)
+
+
+def is_response_url(url: Any) -> TypeGuard[str]:
+    return isinstance(url, str) and url.startswith(("https://", "http://"))
 
 
 class Responder:
@@ -44,11 +48,7 @@ class Replies:
         self.pool = pool
 
     def responder(self, url: Any) -> Responder | None:
-        return (
-            Responder(self.pool, url)
-            if isinstance(url, str) and url.startswith(("https://", "http://"))
-            else None
-        )
+        return Responder(self.pool, url) if is_response_url(url) else None
 
     async def send(
         self,
