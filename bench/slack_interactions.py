@@ -20,6 +20,7 @@ a shared machine), and each server's peak memory (VmHWM).
 
     python bench/slack_interactions.py                         # the numbers of bench/RESULTS.md
     python bench/slack_interactions.py --requests 300 --rounds 1   # quicker
+    python bench/slack_interactions.py --scenarios clicks --requests 10000 --rounds 2   # a long burst
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ SECRET = "bench-signing-secret-0123456789abcdef"
 TOKEN = "xoxb-test"
 ADMIN = "UBENCHADM"
 CHECKINS = 200  # distinct sponsors' check-ins the clicks go to
+SCENARIOS = ("help", "value", "clicks")
 
 
 # ---------------------------------------------------------------- the bare Bolt app (a subprocess)
@@ -335,7 +337,7 @@ def markdown(results: list[Result], memory: dict[str, tuple[float, float]], args
         "bot p99 ms | bot max ms | bare p99 ms | bot completed/s | CPU ms/request bare, bot | non-200 |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for scenario in ("help", "value", "clicks"):
+    for scenario in args.scenarios:
         bare, bot = pooled(results, "bare", scenario), pooled(results, "bot", scenario)
         ratios = paired_ratios(results, scenario)
         lines.append(
@@ -391,9 +393,10 @@ async def bench(args: argparse.Namespace) -> None:
                 for url in urls.values():
                     await wait_healthy(url)
                 for name, url in urls.items():  # warm up: imports, the first chart, connection pools
-                    for scenario in ("help", "value", "clicks"):
+                    for scenario in args.scenarios:
                         await run_scenario(name, url, pids[name], scenario, 20, 5, slack, targets)
-                plan = [("help", args.requests), ("value", args.value_requests), ("clicks", args.requests)]
+                sizes = {"help": args.requests, "value": args.value_requests, "clicks": args.requests}
+                plan = [(scenario, sizes[scenario]) for scenario in args.scenarios]
                 for scenario, count in plan:
                     for _ in range(args.rounds):
                         for name in ("bare", "bot"):
@@ -429,11 +432,19 @@ def main() -> None:
     )
     parser.add_argument("--value-requests", type=int, default=200, help="value requests per round")
     parser.add_argument("--rounds", type=int, default=3, help="alternating bare/bot rounds per scenario")
+    parser.add_argument(
+        "--scenarios",
+        type=lambda text: [s for s in text.split(",") if s],
+        default=list(SCENARIOS),
+        help="comma-separated, from help,value,clicks (default: all three)",
+    )
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--database-url", help="the bot's database (default: a fresh SQLite file)")
     parser.add_argument("--serve-bare", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--api-url", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if unknown := set(args.scenarios) - set(SCENARIOS):
+        parser.error(f"unknown scenario {', '.join(sorted(unknown))}; choose from {','.join(SCENARIOS)}")
     if args.serve_bare:
         serve_bare(args.serve_bare, args.api_url)
         return
