@@ -11,9 +11,9 @@ slows the burst down rather than dropping anything.
 
 The work shares that one core with the acknowledgements, and a rating click's work costs about
 ten times its acknowledgement. So a worker starts its next job only while no Slack request is
-being acknowledged (`Acknowledgements`), or once the job has waited `DEFER_LIMIT` seconds: in a
-burst the acknowledgements go first and the work follows at most a second later; at ordinary
-traffic nothing is being acknowledged at a given moment, so nothing waits.
+being acknowledged (`Acknowledgements`), or once the job has been queued for `DEFER_LIMIT`
+seconds: in a burst the acknowledgements go first and no job waits more than a second for them;
+at ordinary traffic nothing is being acknowledged at a given moment, so nothing waits.
 """
 
 from __future__ import annotations
