@@ -7,8 +7,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers import inbox
 from handlers.checkins import mark_failed, record_refs
 from handlers.ports import DeliveryFailed, Outgoing, Reply, Services
 from handlers.views import View, error
@@ -27,18 +30,28 @@ class Rollback(Exception):
 
 
 async def perform(services: Services, org_id: int, work: Callable[[AsyncSession], Awaitable[Reply]]) -> View:
-    """Do `work` in one transaction; a reply that is not ok, or any error, changes nothing."""
+    """Do `work` in one transaction; a reply that is not ok, or any error, changes nothing.
+
+    Run by an inbox job (handlers/inbox.py), the same transaction marks the job applied, and a
+    database that is busy or away makes the job run again later instead of answering "oops"."""
     try:
         async with services.db.transaction() as session:
             reply = await work(session)
             if not reply.view.ok:
                 raise Rollback(reply)
+            await inbox.applied(session, org_id, reply)
     except Rollback as rollback:
         return rollback.reply.view
+    except (DBAPIError, PoolTimeout, OSError) as exc:
+        if inbox.in_job() and is_passing(exc):
+            raise inbox.Retry(type(exc).__name__) from exc
+        log.exception("use case failed")
+        return error(OOPS)
     except Exception:
         log.exception("use case failed")
         return error(OOPS)
     problems = await deliver(services, org_id, reply.outbox)
+    await inbox.sent(services.db)
     if problems:
         return replace(reply.view, lines=(*reply.view.lines, *(f"⚠️ {p}" for p in problems)))
     return reply.view
@@ -76,3 +89,12 @@ async def _send(services: Services, org_id: int, item: Outgoing) -> dict[str, An
     if item.channel is not None:
         return await messenger.send_to_channel(org_id, item.platform, item.channel, item.view)
     return None
+
+
+def is_passing(exc: BaseException) -> bool:
+    """A failure that trying again later can mend: a lost connection, a pool or lock time-out."""
+    if isinstance(exc, PoolTimeout | OSError):
+        return True
+    return isinstance(exc, DBAPIError) and (
+        exc.connection_invalidated or type(exc).__name__ in ("OperationalError", "InterfaceError")
+    )

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import errno
+import os
+import re
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -17,7 +21,7 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 # The newest migration's revision. A database already there is not handed to Alembic at all,
 # which keeps Alembic (about 11 MB) out of the memory of every start after the first.
 # tests/integration/test_migrations.py checks this against Alembic's own head.
-SCHEMA_HEAD = "0004_clock"
+SCHEMA_HEAD = "0005_inbox"
 
 
 class DatabaseUrlError(ValueError):
@@ -45,6 +49,84 @@ def async_url(raw: str) -> URL:
             raise DatabaseUrlError("DATABASE_URL for PostgreSQL names no database")
         return url.set(drivername="postgresql+asyncpg")
     raise DatabaseUrlError(f"DATABASE_URL uses '{backend}'; only sqlite and postgresql are supported")
+
+
+def shown_url(raw: str) -> str:
+    """DATABASE_URL as the user wrote it, with every password hidden: for one-line error messages."""
+    try:
+        shown = make_url(raw.strip()).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(not a URL)"
+    return re.sub(r"(?i)([?&][a-z_]*pass[a-z_]*=)[^&]*", r"\1***", shown)
+
+
+_SQLITE_REASONS = {
+    "SQLITE_BUSY": "{file} is locked by another process",
+    "SQLITE_LOCKED": "{file} is locked by another process",
+    "SQLITE_NOTADB": "{file} is not a SQLite database",
+    "SQLITE_CORRUPT": "{file} is damaged (not a sound SQLite database)",
+    "SQLITE_FULL": "the disk holding {file} is full",
+    "SQLITE_IOERR": "a disk I/O error on {file}",
+    "SQLITE_PERM": "permission to {file} is denied",
+}
+# PostgreSQL errors that say the database cannot be used as configured (SQLSTATE classes and codes):
+# connection exceptions, authorization, no such database, too many connections, server shutting down.
+_PG_UNAVAILABLE = ("08", "28", "3D000", "53300", "57P01", "57P02", "57P03")
+_UNREACHABLE = {errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH, errno.ETIMEDOUT}
+
+
+def unavailable_reason(exc: BaseException, url: URL) -> str | None:
+    """Why the database at `url` cannot be used, in a few words, when `exc` says so; else None.
+
+    The one place that tells an unusable database (no such directory or database, read-only,
+    locked, refused connection, unknown role) from a bug. No password is ever part of it.
+    """
+    if isinstance(exc, DBAPIError):
+        orig = exc.orig
+        name = getattr(orig, "sqlite_errorname", None)
+        if isinstance(name, str):
+            return _sqlite_reason(name, url.database or "")
+        code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+        if isinstance(code, str) and code.startswith(_PG_UNAVAILABLE):
+            message = str(orig).strip().splitlines()[0] if str(orig).strip() else code
+            return f"PostgreSQL {message}"
+        if exc.connection_invalidated:
+            return "the connection to the database was lost"
+        return None
+    if url.get_backend_name() != "postgresql":
+        return None
+    where = f"{url.host or url.query.get('host') or 'localhost'}:{url.port or 5432}"
+    if isinstance(exc, socket.gaierror):
+        return f"PostgreSQL host '{url.host}' is not found"
+    if isinstance(exc, ConnectionRefusedError):
+        return f"PostgreSQL at {where} refuses connections (is it running?)"
+    if isinstance(exc, OSError) and not isinstance(exc, TimeoutError) and exc.errno in _UNREACHABLE:
+        return f"PostgreSQL at {where} cannot be reached: {exc.strerror or exc}"
+    return None
+
+
+def _sqlite_reason(name: str, database: str) -> str | None:
+    path = Path(database)
+    if name == "SQLITE_CANTOPEN":
+        if not path.parent.is_dir():
+            return f"directory {path.parent} does not exist"
+        if path.is_dir():
+            return f"{path} is a directory"
+        if path.exists() and not os.access(path, os.R_OK):
+            return f"{path} cannot be read (permission denied)"
+        if not os.access(path.parent, os.W_OK):
+            return f"directory {path.parent} is read-only"
+        return f"{path} cannot be opened"
+    if name.startswith("SQLITE_READONLY"):
+        if path.exists() and not os.access(path, os.W_OK):
+            return f"{path} is read-only"
+        if not os.access(path.parent, os.W_OK):
+            return f"directory {path.parent} is read-only"
+        return f"{path} is read-only"
+    for prefix, reason in _SQLITE_REASONS.items():
+        if name.startswith(prefix):
+            return reason.format(file=path)
+    return None  # a constraint, a missing table…: a bug or a schema problem, not an unusable database
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

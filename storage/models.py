@@ -283,6 +283,32 @@ class ProcessedEvent(Base):
     received_at: Mapped[dt.datetime] = mapped_column(DateTime)
 
 
+class InboxJob(Base):
+    """Work a platform was told had succeeded, kept until it is done (CONTRACT section 8).
+
+    A row is written before the acknowledgement and deleted when the work is done; a process that
+    dies leaves its rows behind, and the next process whose lease finds them expired resumes them.
+    `state` says how far the work got: `new` (nothing applied yet: run it all), `applied` (the use
+    case committed, `result` holds its reply and the messages it queued: send those, then the
+    tail), `sent` (its new messages went out: only the tail is left), `failed` (kept for operators).
+    """
+
+    __tablename__ = "inbox"
+    __table_args__ = (Index("ix_inbox_state_lease", "state", "lease_until"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(32))
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(10), default="new")
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    owner: Mapped[str | None] = mapped_column(String(80))
+    lease_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
 class Conversation(Base):
     """A place on a platform the bot can post to (a Teams team, channel or chat): how to reach it.
 

@@ -26,7 +26,7 @@ from slack_bolt.response import BoltResponse
 
 from bot.config import Settings
 from bot.slack.clients import ClientPool
-from bot.slack.work import Acknowledgements
+from bot.work import Acknowledgements
 from bot.slack.workspaces import Workspaces
 
 EVENTS_PATH = "/slack/events"
@@ -55,7 +55,9 @@ class PmoBoltApp(AsyncApp):
     so that the work behind earlier acknowledgements waits for them (bot/slack/work.py)."""
 
     def __init__(self, acks: Acknowledgements, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+        # Listeners only record their work in the inbox (bot/work.py) before they return, so Bolt
+        # may wait for them: the acknowledgement then follows the commit, never precedes it.
+        super().__init__(process_before_response=True, **kwargs)
         self.acks = acks
 
     async def async_dispatch(self, req: AsyncBoltRequest) -> BoltResponse:

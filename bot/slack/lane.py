@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers import inbox
 from handlers.commands import run_command
 from handlers.parser import ParseError, PersonRef, parse
 from handlers.ports import Caller, DeliveryFailed, Services
@@ -107,7 +108,8 @@ class SlowLane:
             if self._turns is None:
                 self._turns = asyncio.Semaphore(AT_ONCE)
             async with self._turns:
-                view = await run_command(self._services_here(), caller, text)
+                with inbox.outside():  # a read-only report: a crash simply runs it again
+                    view = await run_command(self._services_here(), caller, text)
             if not self._frozen and view.chart is not None and gc.get_freeze_count():
                 # The server froze its start-up objects (bot/cli.py serve) so that full collections stay
                 # short; matplotlib, loaded by the first chart, joins them.

@@ -1,13 +1,17 @@
 """Bolt listeners: Slack requests turned into the core's use cases, and their answers rendered back.
 
-Every listener acknowledges first (Slack's three seconds) and then does the work, answering
-through the response_url, `chat.update` or `views.publish`. The work is queued (bot/slack/work.py)
-and yields to acknowledgements under way, so a burst never delays them, and reports run off the event loop
-(bot/slack/lane.py). Two things cannot wait in a queue: opening a modal (its trigger_id lives three
-seconds) and a modal submission, whose errors must be in the acknowledgement; that use case gets up
-to two seconds to say whether the input was fine, and answers in a DM if it takes longer. Button
-values and modal inputs are decoded defensively (bot/slack/blocks.py) and validated by the
-core like any other input. Events are processed once per event_id (`handlers.events`).
+Every listener records its work in the durable inbox (bot/work.py, handlers/inbox.py) and only
+then acknowledges (Slack's three seconds); a request the database cannot take is refused in words,
+not acknowledged. The work runs afterwards from the inbox, answering through the response_url,
+`chat.update` or `views.publish`; it yields to acknowledgements under way, so a burst never delays
+them, and reports run off the event loop (bot/slack/lane.py). A job keeps only what Slack sent that
+it needs (ids, values, the response_url), in JSON, so that any process can resume it after a crash.
+
+Two things cannot wait in a queue: opening a modal (its trigger_id lives three seconds) and a modal
+submission, whose errors must be in the acknowledgement; that job runs at once and gets up to two
+seconds to say whether the input was fine, and answers in a DM if it takes longer. Button values and
+modal inputs are decoded defensively (bot/slack/blocks.py) and validated by the core like any other
+input. Events are processed once per event_id (`handlers.events`).
 """
 
 from __future__ import annotations
@@ -31,11 +35,12 @@ from bot.slack.channel import SlackChannel
 from bot.slack.lane import SlowLane, is_slow
 from bot.slack.people import SlackPeople
 from bot.slack.replies import Replies, Responder, is_response_url
-from bot.slack.work import WorkQueue
 from bot.slack.workspaces import Workspaces
+from bot.work import DurableWork, Unrecorded
 from handlers import home
 from handlers.commands import run_command
 from handlers.events import EventLedger
+from handlers.inbox import Job, Retry
 from handlers.followups import ACTION as FOLLOW_UP
 from handlers.forms import form_for
 from handlers.interactions import act, direct_message
@@ -52,6 +57,7 @@ log = logging.getLogger(__name__)
 PLATFORM = "slack"
 SUBMIT_BUDGET = 2.0  # seconds a modal submission may take before Slack's 3 s are at risk
 COMMAND_CHARS = 500
+NOT_RECORDED = "Sorry, I could not record that just now; nothing was done. Please try again in a minute."
 USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 FORMS = re.compile(r"^(taste_comment|painpoint)$")
 
@@ -84,8 +90,8 @@ class SlackListeners:
         people: SlackPeople,
         channel: SlackChannel,
         ledger: EventLedger,
+        work: DurableWork,
         *,
-        work: WorkQueue | None = None,
         command: str = "/pmo",
     ) -> None:
         self.runtime = runtime
@@ -95,8 +101,21 @@ class SlackListeners:
         self.ledger = ledger
         self.command = command
         self.replies = Replies(channel, workspaces.pool)
-        self.work = work or WorkQueue()
+        self.work = work
         self._lane: SlowLane | None = None
+        self._submitted: dict[str, asyncio.Future[View]] = {}
+        self._forms: set[asyncio.Task[None]] = set()
+        for kind, handler in (
+            ("command", self.do_command),
+            ("taste", self.do_taste),
+            ("follow_up", self.do_follow_up),
+            ("command_button", self.do_command_button),
+            ("share", self.do_share),
+            ("submit", self.do_submit),
+            ("home", self.do_home),
+            ("message", self.do_message),
+        ):
+            work.register(f"slack.{kind}", handler)
 
     @property
     def services(self) -> Services:
@@ -129,12 +148,11 @@ class SlackListeners:
 
     # ---- helpers ------------------------------------------------------------------------------
 
-    async def caller(
-        self, team_id: str | None, user_id: Any, client: AsyncWebClient, channel: str | None = None
-    ) -> Caller:
+    async def caller(self, team_id: str | None, user_id: Any, channel: str | None = None) -> Caller:
         if not isinstance(user_id, str) or not USER_ID.match(user_id):
             raise BadValue("I cannot tell who sent that; nothing was changed.")
         org_id = await self.workspaces.org_for_team(team_id)
+        client = await self.workspaces.client_for_org(org_id)
         person_id = await self.people.person_id(org_id, user_id, client)
         return Caller(org_id=org_id, person_id=person_id, platform=PLATFORM, channel=channel)
 
@@ -144,32 +162,52 @@ class SlackListeners:
             return await self.lane.run_command(caller, text)
         return await run_command(self.services, caller, text)
 
-    def later(
-        self, job: Callable[[], Awaitable[None]], tell: Callable[[View], Awaitable[Any]] | None
-    ) -> None:
-        """Queue the work behind an acknowledgement; the person hears of any failure in words."""
-
-        async def guarded() -> None:
-            async with self.guard(tell):
-                await job()
-
-        self.work.submit(guarded)
+    async def accept(self, ack: AsyncAck, kind: str, job: dict[str, Any], *, command: bool = False) -> Any:
+        """Record the job durably, then acknowledge. When the database cannot take it, the request is
+        not acknowledged as a success: a command answers why, anything else gets 503 (and a word
+        through its response_url), and nothing is done."""
+        try:
+            await self.work.accept(PLATFORM, f"slack.{kind}", job)
+        except Unrecorded as exc:
+            log.warning("a Slack %s was refused: the inbox could not record it (%s)", kind, exc)
+            if command:
+                await ack(text=NOT_RECORDED)
+                return None
+            tell = self.ephemeral(job)
+            if tell is not None:
+                self._in_background(self._tell_quietly(tell, error(NOT_RECORDED)))
+            return BoltResponse(status=503, body=NOT_RECORDED)
+        await ack()
+        return None
 
     @asynccontextmanager
     async def guard(self, tell: Callable[[View], Awaitable[Any]] | None) -> AsyncIterator[None]:
-        """Whatever fails, the person is told in words (a refusal or 'something went wrong')."""
+        """Whatever fails, the person is told in words (a refusal or 'something went wrong').
+
+        A passing database failure (`Retry`) is not a failure of the job: it runs again later."""
         try:
             yield
         except BadValue as exc:
             if tell is not None:
                 await tell(error(str(exc)))
+        except Retry:
+            raise
         except Exception:
             log.exception("Slack listener failed")
             if tell is not None:
-                try:
-                    await tell(error(OOPS))
-                except Exception:
-                    log.exception("could not tell the person that it failed")
+                await self._tell_quietly(tell, error(OOPS))
+
+    @staticmethod
+    async def _tell_quietly(tell: Callable[[View], Awaitable[Any]], view: View) -> None:
+        try:
+            await tell(view)
+        except Exception:
+            log.exception("could not tell the person that it failed")
+
+    def _in_background(self, step: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(step)
+        self._forms.add(task)
+        task.add_done_callback(self._forms.discard)
 
     def ephemeral(self, body: dict[str, Any]) -> Callable[[View], Awaitable[Any]] | None:
         """Tell the person who acted, privately, through the request's response_url (if it has one).
@@ -201,50 +239,59 @@ class SlackListeners:
 
     # ---- /pmo ---------------------------------------------------------------------------------
 
-    async def on_command(
-        self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
-    ) -> None:
-        await ack()
-        text = blocks.unescape(str(body.get("text") or ""))
-        respond = self.replies.responder(body.get("response_url"))
+    async def on_command(self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> Any:
+        job = {
+            "team_id": context.team_id,
+            "user_id": body.get("user_id"),
+            "channel_id": body.get("channel_id"),
+            "text": blocks.unescape(str(body.get("text") or "")),
+            "response_url": body.get("response_url"),
+        }
+        return await self.accept(ack, "command", job, command=True)
 
-        async def job() -> None:
-            caller = await self.caller(context.team_id, body.get("user_id"), client, body.get("channel_id"))
-            view = await self.run(caller, text)
+    async def do_command(self, job: Job) -> None:
+        body = job.body
+        async with self.guard(self.ephemeral(body)):
+            text = body["text"]
+            caller = await self.caller(body["team_id"], body["user_id"], body.get("channel_id"))
+            view = job.done or await self.run(caller, text)
             extra = (
                 (share_choice(text),) if view.ok and view.chart is not None and is_value_command(text) else ()
             )
+            respond = self.replies.responder(body.get("response_url"))
             if respond is not None:
+                client = await self.workspaces.client_for_org(caller.org_id)
                 await self.replies.send(respond, client, caller, body["user_id"], view, extra=extra)
-
-        self.later(job, self.ephemeral(body))
 
     # ---- buttons ------------------------------------------------------------------------------
 
-    async def on_taste(
-        self,
-        ack: AsyncAck,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        context: AsyncBoltContext,
-        client: AsyncWebClient,
-    ) -> None:
-        await ack()
-        tell = self.ephemeral(body)
-        # The job keeps only what it needs, not the request: a burst queues thousands of clicks.
-        team_id, user_id = context.team_id, body.get("user", {}).get("id")
-        action_id, value = action["action_id"], action.get("value")
+    def _click(self, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext) -> dict[str, Any]:
+        """What a click's job needs: who, which button, and where to answer; not the whole request."""
+        return {
+            "team_id": context.team_id,
+            "user_id": (body.get("user") or {}).get("id"),
+            "action_id": action.get("action_id"),
+            "value": action.get("value"),
+            "response_url": body.get("response_url"),
+        }
 
-        async def job() -> None:
-            payload = blocks.decode_value(value)
+    async def on_taste(
+        self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
+    ) -> Any:
+        return await self.accept(ack, "taste", self._click(body, action, context))
+
+    async def do_taste(self, job: Job) -> None:
+        body = job.body
+        tell = self.ephemeral(body)
+        async with self.guard(tell):
+            payload = blocks.decode_value(body["value"])
+            action_id = str(body["action_id"])
             if payload.get("rating") != int(action_id[-1]):
                 raise BadValue("That button is not one I know; nothing was changed.")
-            caller = await self.caller(team_id, user_id, client)
-            view = await act(self.services, caller, action_id, payload)
+            caller = await self.caller(body["team_id"], body["user_id"])
+            view = job.done or await act(self.services, caller, action_id, payload)
             if not view.ok and tell is not None:
                 await tell(view)
-
-        self.later(job, tell)
 
     async def on_open_form(
         self,
@@ -254,198 +301,234 @@ class SlackListeners:
         context: AsyncBoltContext,
         client: AsyncWebClient,
     ) -> None:
-        """Opens the modal at once: its trigger_id expires three seconds after the click."""
+        """Opens the modal right after the acknowledgement: its trigger_id expires three seconds after
+        the click. Nothing is recorded: opening a form changes nothing."""
         await ack()
         tell = self.ephemeral(body)
-        async with self.guard(tell):
-            action_id = action["action_id"]
-            form_action = "painpoint" if action_id == "painpoint_open" else action_id[len(OPEN_FORM) :]
-            payload = blocks.decode_value(action.get("value"))
-            caller = await self.caller(context.team_id, body.get("user", {}).get("id"), client)
-            view = await form_for(self.services, caller, form_action, payload)
-            if not view.ok or view.form is None:
-                if tell is not None:
-                    await tell(view)
-                return
-            modal = blocks.modal(view.form, metadata={"payload": view.form.payload})
-            await client.views_open(trigger_id=body["trigger_id"], view=modal)
+
+        async def open_form() -> None:
+            async with self.guard(tell):
+                action_id = action["action_id"]
+                form_action = "painpoint" if action_id == "painpoint_open" else action_id[len(OPEN_FORM) :]
+                payload = blocks.decode_value(action.get("value"))
+                caller = await self.caller(context.team_id, (body.get("user") or {}).get("id"))
+                view = await form_for(self.services, caller, form_action, payload)
+                if not view.ok or view.form is None:
+                    if tell is not None:
+                        await tell(view)
+                    return
+                modal = blocks.modal(view.form, metadata={"payload": view.form.payload})
+                await client.views_open(trigger_id=body["trigger_id"], view=modal)
+
+        self._in_background(open_form())
 
     async def on_follow_up(
-        self,
-        ack: AsyncAck,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        context: AsyncBoltContext,
-        client: AsyncWebClient,
-    ) -> None:
-        await ack()
-        tell = self.ephemeral(body)
+        self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
+    ) -> Any:
+        job = self._click(body, action, context)
+        container = body.get("container") or {}
+        message = body.get("message") or {}
+        if container.get("channel_id") and isinstance(message, dict) and message:
+            job["message"] = {
+                "channel": container["channel_id"],
+                "ts": container.get("message_ts") or message.get("ts"),
+                "text": message.get("text"),
+                "blocks": message.get("blocks") or [],
+            }
+        return await self.accept(ack, "follow_up", job)
 
-        async def job() -> None:
-            payload = blocks.decode_value(action.get("value"))
-            caller = await self.caller(context.team_id, body.get("user", {}).get("id"), client)
-            view = await act(self.services, caller, FOLLOW_UP, payload)
-            container = body.get("container") or {}
-            message = body.get("message") or {}
-            if not view.ok or not view.public or not container.get("channel_id") or not message:
+    async def do_follow_up(self, job: Job) -> None:
+        body = job.body
+        tell = self.ephemeral(body)
+        async with self.guard(tell):
+            payload = blocks.decode_value(body["value"])
+            caller = await self.caller(body["team_id"], body["user_id"])
+            view = job.done or await act(self.services, caller, FOLLOW_UP, payload)
+            message = body.get("message")
+            if not view.ok or not view.public or not message:
                 if tell is not None:
                     await tell(view)
                 return
-            kept = [b for b in message.get("blocks") or [] if b.get("type") != "actions"]
+            kept = [b for b in message["blocks"] if isinstance(b, dict) and b.get("type") != "actions"]
             note = {"type": "context", "elements": [{"type": "mrkdwn", "text": blocks.escape(view.text)}]}
+            client = await self.workspaces.client_for_org(caller.org_id)
             await client.chat_update(
-                channel=container["channel_id"],
-                ts=container.get("message_ts") or message.get("ts"),
+                channel=message["channel"],
+                ts=message["ts"],
                 text=message.get("text") or view.text,
                 blocks=[*kept, note],
             )
 
-        self.later(job, tell)
-
     async def on_command_button(
-        self,
-        ack: AsyncAck,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        context: AsyncBoltContext,
-        client: AsyncWebClient,
-    ) -> None:
+        self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
+    ) -> Any:
         """A `/pmo` command on a button (the home tab's pause/resume): run it, show the result."""
-        await ack()
-        on_home = (body.get("container") or {}).get("type") == "view"
-        user_id = body.get("user", {}).get("id")
-        tell = None if on_home else self.ephemeral(body)
+        job = self._click(body, action, context)
+        job["on_home"] = (body.get("container") or {}).get("type") == "view"
+        return await self.accept(ack, "command_button", job)
 
-        async def job() -> None:
-            text = _command_text(blocks.decode_value(action.get("value")))
-            caller = await self.caller(context.team_id, user_id, client)
-            view = await self.run(caller, text)
+    async def do_command_button(self, job: Job) -> None:
+        body = job.body
+        on_home = bool(body.get("on_home"))
+        tell = None if on_home else self.ephemeral(body)
+        async with self.guard(tell):
+            text = _command_text(blocks.decode_value(body["value"]))
+            caller = await self.caller(body["team_id"], body["user_id"])
+            view = job.done or await self.run(caller, text)
             if on_home:
-                await self.publish_home(client, caller, user_id, notice=view)
+                await self.publish_home(caller, body["user_id"], notice=view)
             elif tell is not None:
                 await tell(view)
 
-        self.later(job, tell)
-
     async def on_share(
-        self,
-        ack: AsyncAck,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        context: AsyncBoltContext,
-        client: AsyncWebClient,
-    ) -> None:
+        self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
+    ) -> Any:
         """'Share in channel' under a value report: the same report, posted for everyone."""
-        await ack()
-        tell = self.ephemeral(body)
-        respond = self.replies.responder(body.get("response_url"))
+        job = self._click(body, action, context)
+        job["channel_id"] = (body.get("channel") or {}).get("id")
+        return await self.accept(ack, "share", job)
 
-        async def job() -> None:
-            text = _command_text(blocks.decode_value(action.get("value")))
+    async def do_share(self, job: Job) -> None:
+        body = job.body
+        tell = self.ephemeral(body)
+        async with self.guard(tell):
+            text = _command_text(blocks.decode_value(body["value"]))
             if not is_value_command(text):
                 raise BadValue("Only a value report can be shared this way; nothing was posted.")
-            user_id = body.get("user", {}).get("id")
-            caller = await self.caller(
-                context.team_id, user_id, client, (body.get("channel") or {}).get("id")
-            )
-            view = await self.run(caller, text)
+            caller = await self.caller(body["team_id"], body["user_id"], body.get("channel_id"))
+            view = job.done or await self.run(caller, text)
             if not view.ok:
                 if tell is not None:
                     await tell(view)
                 return
+            respond = self.replies.responder(body.get("response_url"))
             if respond is not None:
-                await self.replies.send(respond, client, caller, user_id, view, in_channel=True)
-
-        self.later(job, tell)
+                client = await self.workspaces.client_for_org(caller.org_id)
+                await self.replies.send(respond, client, caller, body["user_id"], view, in_channel=True)
 
     # ---- modals -------------------------------------------------------------------------------
 
     async def on_submit(
-        self,
-        ack: AsyncAck,
-        body: dict[str, Any],
-        view: dict[str, Any],
-        context: AsyncBoltContext,
-        client: AsyncWebClient,
-    ) -> None:
-        started = asyncio.get_running_loop().time()
-        user_id = body.get("user", {}).get("id")
+        self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext
+    ) -> Any:
+        """The submission is recorded, then run at once: its errors belong in the acknowledgement.
+        Past `SUBMIT_BUDGET` the modal closes and the job goes on; a refusal then comes as a DM."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
         field = _first_block(view)
         try:
             metadata = blocks.decode_metadata(view.get("private_metadata"))
             values = blocks.submitted_values(view.get("state"))
-            caller = await self.caller(context.team_id, user_id, client)
+            user_id = (body.get("user") or {}).get("id")
+            if not isinstance(user_id, str) or not USER_ID.match(user_id):
+                raise BadValue("I cannot tell who sent that; nothing was changed.")
         except BadValue as exc:
             await ack(response_action="errors", errors={field: str(exc)})
-            return
+            return None
+        payload = {
+            "team_id": context.team_id,
+            "user_id": user_id,
+            "callback_id": view.get("callback_id"),
+            "payload": metadata["payload"],
+            "values": values,
+        }
+        try:
+            job = await self.work.accept(PLATFORM, "slack.submit", payload, run=False)
+        except Unrecorded:
+            await ack(response_action="errors", errors={field: NOT_RECORDED})
+            return None
+        answer: asyncio.Future[View] = loop.create_future()
+        self._submitted[job.id] = answer
+        self._in_background(self.work.run_now(job))
+        budget = max(SUBMIT_BUDGET - (loop.time() - started), 0.1)
+        try:
+            result = await asyncio.wait_for(asyncio.shield(answer), budget)
+        except TimeoutError:
+            self._submitted.pop(job.id, None)
+            await ack()  # closes the modal; a refusal comes as a DM
+            return None
+        if result.ok:
+            await ack()
+        else:
+            await ack(response_action="errors", errors={_error_block(view, result): _cut(result.text)})
+        return None
+
+    async def do_submit(self, job: Job) -> None:
+        body = job.body
+        answer = self._submitted.pop(job.id, None)
+        try:
+            caller = await self.caller(body["team_id"], body["user_id"])
+            result = job.done or await act(
+                self.services, caller, str(body["callback_id"]), body["payload"], body["values"]
+            )
+        except Retry:
+            raise
         except Exception:
             log.exception("Slack modal submission failed")
-            await ack(response_action="errors", errors={field: OOPS})
+            result = error(OOPS)
+        if answer is not None and not answer.done():
+            answer.set_result(result)  # the acknowledgement shows it
             return
-        task = asyncio.ensure_future(
-            act(self.services, caller, view["callback_id"], metadata["payload"], values)
-        )
-        budget = max(SUBMIT_BUDGET - (asyncio.get_running_loop().time() - started), 0.1)
-        done, _ = await asyncio.wait({task}, timeout=budget)
-        if task in done:
-            result = task.result()
-            if result.ok:
-                await ack()
-            else:
-                await ack(response_action="errors", errors={_error_block(view, result): _cut(result.text)})
-            return
-        await ack()  # closes the modal; the answer comes as a DM
-        result = await task
         if not result.ok:
             try:
-                await self.channel.post_with(client, caller.org_id, user_id, result)
+                org_id = await self.workspaces.org_for_team(body["team_id"])
+                await self.channel.post(org_id, body["user_id"], result)
             except Exception:
-                log.exception("could not tell %s that the form failed", user_id)
+                log.exception("could not tell %s that the form failed", body["user_id"])
 
     # ---- events -------------------------------------------------------------------------------
 
-    async def publish_home(
-        self, client: AsyncWebClient, caller: Caller, user_id: str, notice: View | None = None
-    ) -> None:
+    async def publish_home(self, caller: Caller, user_id: str, notice: View | None = None) -> None:
         sections = await home.home(self.services, caller, notice)
+        client = await self.workspaces.client_for_org(caller.org_id)
         await client.views_publish(user_id=user_id, view=blocks.home(sections))
 
-    async def on_home_opened(
-        self, event: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
-    ) -> None:
+    async def on_home_opened(self, ack: AsyncAck, event: dict[str, Any], context: AsyncBoltContext) -> Any:
         if event.get("tab", "home") != "home":
-            return
+            await ack()
+            return None
+        return await self.accept(ack, "home", {"team_id": context.team_id, "user_id": event.get("user")})
 
-        async def job() -> None:
-            user_id = event.get("user")
-            caller = await self.caller(context.team_id, user_id, client)
-            await self.publish_home(client, caller, str(user_id))
+    async def do_home(self, job: Job) -> None:
+        async with self.guard(None):
+            caller = await self.caller(job.body["team_id"], job.body["user_id"])
+            await self.publish_home(caller, str(job.body["user_id"]))
 
-        self.later(job, None)
-
-    async def on_message(
-        self, event: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
-    ) -> None:
+    async def on_message(self, ack: AsyncAck, event: dict[str, Any], context: AsyncBoltContext) -> Any:
         """A DM to the bot: a command, or the answer to an open pain-point prompt."""
-        if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
-            return
         channel = event.get("channel")
         text = event.get("text")
-        if not isinstance(channel, str) or not isinstance(text, str) or not text.strip():
-            return
+        if (
+            event.get("channel_type") != "im"
+            or event.get("subtype")
+            or event.get("bot_id")
+            or not isinstance(channel, str)
+            or not isinstance(text, str)
+            or not text.strip()
+        ):
+            await ack()
+            return None
+        job = {
+            "team_id": context.team_id,
+            "user_id": event.get("user"),
+            "channel": channel,
+            "text": blocks.unescape(text[:4000]),
+        }
+        return await self.accept(ack, "message", job)
+
+    async def do_message(self, job: Job) -> None:
+        body = job.body
         org: list[int] = []
 
         async def tell(view: View) -> None:
             if org:
-                await self.channel.post_with(client, org[0], channel, view)
+                await self.channel.post(org[0], body["channel"], view)
 
-        async def job() -> None:
-            caller = await self.caller(context.team_id, event.get("user"), client, channel)
+        async with self.guard(tell):
+            caller = await self.caller(body["team_id"], body["user_id"], body["channel"])
             org.append(caller.org_id)
-            view = await direct_message(self.services, caller, blocks.unescape(text[:4000]))
-            await self.channel.post_with(client, caller.org_id, channel, view)
-
-        self.later(job, tell)
+            view = job.done or await direct_message(self.services, caller, body["text"])
+            await self.channel.post(caller.org_id, body["channel"], view)
 
     async def on_uninstalled(self, context: AsyncBoltContext) -> None:
         org_id = await self.workspaces.uninstall(context.team_id, context.enterprise_id)

@@ -16,9 +16,10 @@ from bot.slack.clients import ClientPool
 from bot.slack.directory import SlackDirectory
 from bot.slack.listeners import SlackListeners
 from bot.slack.people import SlackPeople
-from bot.slack.work import Acknowledgements, WorkQueue
 from bot.slack.workspaces import Workspaces
+from bot.work import Acknowledgements, DurableWork
 from handlers.events import EventLedger
+from handlers.inbox import Inbox
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -50,13 +51,9 @@ class SlackPlatform:
         self.directory = SlackDirectory(self.workspaces, settings.pmo_admins)
         acks = Acknowledgements()
         self.bolt = build_bolt_app(settings, self.pool, self.workspaces, acks)
+        self.work = DurableWork(Inbox(runtime.db), lambda: runtime.services, acks=acks)
         self.listeners = SlackListeners(
-            runtime,
-            self.workspaces,
-            self.people,
-            self.channel,
-            EventLedger(runtime.db),
-            work=WorkQueue(acks=acks),
+            runtime, self.workspaces, self.people, self.channel, EventLedger(runtime.db), self.work
         )
         self.listeners.register(self.bolt)
         self.socket: AsyncSocketModeHandler | None = None
@@ -76,6 +73,7 @@ class SlackPlatform:
             self.socket = AsyncSocketModeHandler(self.bolt, token.reveal(), web_client=self.pool.client(None))
             await self.socket.connect_async()
             log.info("Slack Socket Mode connected")
+        self.work.start()  # resumes what a process that died left in the inbox
 
     async def _check_token(self) -> None:
         """A working bot token lifts a suspension left by an earlier uninstall (a reinstall)."""

@@ -1,0 +1,338 @@
+"""The durable inbox: work a platform was told had succeeded, kept in the database until done.
+
+CONTRACT section 8: an acknowledged click, form or command survives a `kill -9`. So a channel
+records the request here before it acknowledges it, and the work runs afterwards from the row.
+Rows are written in groups (one transaction for every request that arrived during the previous
+commit), so a burst costs a commit per group, not per request; `record` returns only once its row
+is committed, and refuses (`Unrecorded`) when it cannot be, so nothing is acknowledged that the
+database did not take.
+
+Each row carries a lease like the clock's delivery ledger: the process that recorded it holds it
+and renews it while the work waits; a process that dies stops renewing, and any process whose
+sweep finds the lease expired takes the row over (on PostgreSQL `FOR UPDATE SKIP LOCKED`, so
+several web processes share the inbox). A row is deleted when its work is done.
+
+Resuming must not repeat what was done before the crash. The use case's own transaction marks
+the row `applied` and stores its reply and outbox (`applied()`, called by handlers.outbox.perform
+while a job is running, see `running`); a resumed job then skips the use case and only sends.
+Once the outbox's new posts are out the row says `sent`, so a resumed job does not post them
+again; updates of earlier messages are repeated harmlessly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.ports import Outgoing, Reply
+from handlers.views import View, view_from_dict
+from storage.db import Database, utcnow
+from storage.models import InboxJob
+
+log = logging.getLogger(__name__)
+
+LEASE = 10.0  # seconds a process holds a job it has not finished; renewed every LEASE / 3
+BATCH = 500  # rows written in one transaction at most
+MAX_ATTEMPTS = 5  # a job taken over this often is kept as `failed` for operators, not tried again
+RESUMABLE = ("new", "applied", "sent")
+
+
+class Unrecorded(Exception):
+    """The request could not be recorded, so it must not be acknowledged as a success."""
+
+
+class Retry(Exception):
+    """The job met a passing failure (the database is busy or away): run it again later."""
+
+
+@dataclass
+class Job:
+    """One row of the inbox as the worker runs it; `done` is the reply of a use case that committed."""
+
+    id: str
+    platform: str
+    kind: str
+    body: dict[str, Any]
+    state: str = "new"
+    result: dict[str, Any] | None = None
+    attempts: int = 0
+
+    @property
+    def done(self) -> View | None:
+        return view_from_dict(self.result["view"]) if self.result else None
+
+    def outbox(self) -> list[Outgoing]:
+        return [outgoing_from_dict(item) for item in (self.result or {}).get("outbox", [])]
+
+    @property
+    def org_id(self) -> int | None:
+        return (self.result or {}).get("org_id")
+
+
+# ---- the mark a running job leaves in its use case's transaction ----------------------------
+
+
+@dataclass
+class _Running:
+    job_id: str
+    applied: bool = False
+    posts: bool = False
+
+
+_RUNNING: ContextVar[_Running | None] = ContextVar("pmo_inbox_job", default=None)
+
+
+@contextmanager
+def running(job_id: str) -> Iterator[None]:
+    """Around a job's work: the use cases it runs record their outcome on its row."""
+    token = _RUNNING.set(_Running(job_id))
+    try:
+        yield
+    finally:
+        _RUNNING.reset(token)
+
+
+@contextmanager
+def outside() -> Iterator[None]:
+    """Work that records nothing of its own (a report in the slow lane's thread) marks no job."""
+    token = _RUNNING.set(None)
+    try:
+        yield
+    finally:
+        _RUNNING.reset(token)
+
+
+def in_job() -> bool:
+    return _RUNNING.get() is not None
+
+
+async def applied(session: AsyncSession, org_id: int, reply: Reply) -> None:
+    """Inside a use case's transaction: if a job runs it, its row says so, with what to send."""
+    mark = _RUNNING.get()
+    if mark is None:
+        return
+    result = {
+        "org_id": org_id,
+        "view": reply.view.to_dict(),
+        "outbox": [outgoing_to_dict(item) for item in reply.outbox],
+    }
+    await session.execute(
+        update(InboxJob).where(InboxJob.id == mark.job_id).values(state="applied", result=result)
+    )
+    mark.applied = True
+    mark.posts = any(item.update_ref is None for item in reply.outbox)
+
+
+async def sent(db: Database) -> None:
+    """After a job's use case delivered its outbox: new posts are not sent again on resume."""
+    mark = _RUNNING.get()
+    if mark is None or not mark.posts:
+        return  # updates of earlier messages are safe to repeat; saving the write keeps bursts fast
+    async with db.transaction() as session:
+        await session.execute(update(InboxJob).where(InboxJob.id == mark.job_id).values(state="sent"))
+
+
+def outgoing_to_dict(item: Outgoing) -> dict[str, Any]:
+    return {
+        "view": item.view.to_dict(),
+        "person_id": item.person_id,
+        "channel": item.channel,
+        "platform": item.platform,
+        "checkin_id": item.checkin_id,
+        "update_ref": item.update_ref,
+    }
+
+
+def outgoing_from_dict(data: dict[str, Any]) -> Outgoing:
+    return Outgoing(
+        view=view_from_dict(data["view"]),
+        person_id=data.get("person_id"),
+        channel=data.get("channel"),
+        platform=data.get("platform"),
+        checkin_id=data.get("checkin_id"),
+        update_ref=data.get("update_ref"),
+    )
+
+
+# ---- the table ----------------------------------------------------------------------------
+
+
+@dataclass
+class _Pending:
+    values: dict[str, Any]
+    future: asyncio.Future[None]
+    taken: bool = False
+    abandoned: bool = False
+
+
+@dataclass
+class Inbox:
+    """The inbox table of one process: group-committed writes, leases, take-over of expired rows."""
+
+    db: Database
+    owner: str = field(default_factory=lambda: f"web-{uuid.uuid4().hex[:12]}")
+    lease: float = LEASE
+    _writes: list[_Pending] = field(default_factory=list)
+    _deletes: list[str] = field(default_factory=list)
+    _wake: asyncio.Event | None = None
+    _writer: asyncio.Task[None] | None = None
+
+    def _lease_end(self, seconds: float | None = None) -> dt.datetime:
+        return utcnow() + dt.timedelta(seconds=self.lease if seconds is None else seconds)
+
+    async def record(
+        self, platform: str, kind: str, body: dict[str, Any], *, hold: bool = True, timeout: float = 2.0
+    ) -> Job:
+        """Write the job and wait for its commit; `hold` keeps its lease here (this process runs it).
+
+        Raises `Unrecorded` when the database refuses or does not commit within `timeout`: the
+        caller then tells the person to try again instead of acknowledging."""
+        job = Job(id=uuid.uuid4().hex, platform=platform, kind=kind, body=body)
+        values = {
+            "id": job.id,
+            "platform": platform,
+            "kind": kind,
+            "body": body,
+            "state": "new",
+            "owner": self.owner if hold else None,
+            "lease_until": self._lease_end() if hold else None,
+            "attempts": 1 if hold else 0,
+            "received_at": utcnow(),
+        }
+        pending = _Pending(values, asyncio.get_running_loop().create_future())
+        self._writes.append(pending)
+        self._kick()
+        try:
+            await asyncio.wait_for(asyncio.shield(pending.future), timeout)
+        except TimeoutError:
+            if not pending.taken:
+                pending.abandoned = True  # never written: the person is told to try again
+                raise Unrecorded("the database did not answer in time") from None
+            await pending.future  # being committed right now: its outcome decides
+        job.attempts = values["attempts"]
+        return job
+
+    def finish(self, job_id: str) -> None:
+        """The job is done: its row goes with the next group commit (not awaited, see module doc)."""
+        self._deletes.append(job_id)
+        self._kick()
+
+    def _kick(self) -> None:
+        if self._wake is None:
+            self._wake = asyncio.Event()
+        self._wake.set()
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_groups(self._wake))
+
+    async def _write_groups(self, wake: asyncio.Event) -> None:
+        while self._writes or self._deletes:
+            wake.clear()
+            batch = [p for p in self._writes[:BATCH] if not p.abandoned]
+            del self._writes[: min(BATCH, len(self._writes))]
+            deletes, self._deletes = self._deletes[:BATCH], self._deletes[BATCH:]
+            for p in batch:
+                p.taken = True
+            try:
+                async with self.db.transaction() as session:
+                    if batch:
+                        await session.execute(insert(InboxJob), [p.values for p in batch])
+                    if deletes:
+                        await session.execute(delete(InboxJob).where(InboxJob.id.in_(deletes)))
+            except Exception as exc:  # noqa: BLE001 - every waiter hears of it; the log keeps one line
+                log.warning("the inbox could not record %d requests: %s", len(batch), type(exc).__name__)
+                for p in batch:
+                    if not p.future.done():
+                        p.future.set_exception(Unrecorded(str(exc)))
+                self._deletes[:0] = deletes  # done jobs: try their deletes again with the next group
+                if not batch:
+                    await asyncio.sleep(1.0)
+                continue
+            for p in batch:
+                if not p.future.done():
+                    p.future.set_result(None)
+
+    async def flush(self) -> None:
+        """Wait until every write and delete asked for so far is committed (shutdown, tests)."""
+        while self._writer is not None and not self._writer.done():
+            await asyncio.shield(self._writer)
+
+    async def take(self, limit: int) -> list[Job]:
+        """Take over up to `limit` jobs whose lease expired or that nobody holds, oldest first."""
+        if limit <= 0:
+            return []
+        now = utcnow()
+        async with self.db.transaction() as session:
+            query = (
+                select(InboxJob)
+                .where(
+                    InboxJob.state.in_(RESUMABLE),
+                    or_(InboxJob.lease_until.is_(None), InboxJob.lease_until < now),
+                )
+                .order_by(InboxJob.received_at, InboxJob.id)
+                .limit(limit)
+            )
+            if not self.db.is_sqlite:
+                query = query.with_for_update(skip_locked=True)
+            rows = list(await session.scalars(query))
+            if not rows:
+                return []
+            ids = [row.id for row in rows]
+            await session.execute(
+                update(InboxJob)
+                .where(InboxJob.id.in_(ids))
+                .values(owner=self.owner, lease_until=self._lease_end(), attempts=InboxJob.attempts + 1)
+            )
+            jobs = [
+                Job(row.id, row.platform, row.kind, row.body, row.state, row.result, row.attempts + 1)
+                for row in rows
+            ]
+        return jobs
+
+    async def renew(self) -> None:
+        """Extend the leases of every job this process holds."""
+        async with self.db.transaction() as session:
+            await session.execute(
+                update(InboxJob)
+                .where(InboxJob.owner == self.owner, InboxJob.state.in_(RESUMABLE))
+                .values(lease_until=self._lease_end())
+            )
+
+    async def put_back(self, job_id: str, after: float) -> None:
+        """Let go of a job that met a passing failure: any process may take it in `after` seconds."""
+        async with self.db.transaction() as session:
+            await session.execute(
+                update(InboxJob)
+                .where(InboxJob.id == job_id)
+                .values(owner=None, lease_until=self._lease_end(after))
+            )
+
+    async def fail(self, job_id: str, reason: str) -> None:
+        """Keep a job that cannot be done for operators to see; it is not tried again."""
+        async with self.db.transaction() as session:
+            await session.execute(
+                update(InboxJob).where(InboxJob.id == job_id).values(state="failed", error=reason[:2000])
+            )
+
+    async def release_all(self) -> None:
+        """On a clean stop: whatever this process still holds is free for the next one at once."""
+        async with self.db.transaction() as session:
+            await session.execute(
+                update(InboxJob)
+                .where(InboxJob.owner == self.owner, InboxJob.state.in_(RESUMABLE))
+                .values(owner=None, lease_until=None)
+            )
+
+    async def count(self) -> int:
+        async with self.db.sessions() as session:
+            rows = await session.scalars(select(InboxJob.id).where(InboxJob.state.in_(RESUMABLE)))
+            return len(list(rows))
