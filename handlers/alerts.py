@@ -6,7 +6,10 @@ the platforms `alerts here` has not set, else every admin by direct message.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from dataclasses import replace
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,6 +21,32 @@ from handlers.views import Fact, View
 from storage.models import Organisation, PainPoint, Person, Project
 
 SLACK_CHANNEL = re.compile(r"^[CGD][A-Z0-9]{6,}$")
+SOUR = 2  # ratings at or below this are announced
+REFS_KEY = "alerts"  # where a check-in's message_refs keep the messages of its alert
+
+
+def alert_target(checkin_id: int) -> int:
+    """The `Outgoing.checkin_id` of an alert about this check-in: its negation.
+
+    `handlers.outbox.deliver` hands the reference of every sent message with a `checkin_id` to
+    `handlers.checkins.record_refs`; a negative id tells it the message is the check-in's alert
+    (kept under message_refs["alerts"]), not the check-in itself (whose ledger row it would mark).
+    """
+    return -checkin_id
+
+
+def ref_key(ref: dict[str, Any]) -> str:
+    """One alert message per destination: the platform and the channel or conversation it is in."""
+    where = ref.get("channel") or ref.get("conversation") or ref.get("message")
+    return f"{ref.get('platform', 'local')}:{where}"
+
+
+def alert_refs(refs: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The alert messages recorded for a check-in; None when no alert was ever posted for it.
+
+    {} means posted but not recorded yet (the send is under way, or its reference was lost)."""
+    found = (refs or {}).get(REFS_KEY)
+    return found if isinstance(found, dict) else None
 
 
 def channel_platform(channel: str) -> str:
@@ -42,6 +71,43 @@ async def route(session: AsyncSession, org: Organisation, policy: Policy, view: 
     return [Outgoing(view=view, person_id=person_id) for person_id in admins]
 
 
+def taste_alert(
+    project: Project,
+    sponsor: Person,
+    rating: int,
+    comment: str | None,
+    checkin_id: int | None = None,
+    *,
+    was: int | None = None,
+    taker: Person | None = None,
+    taken_at: dt.datetime | None = None,
+) -> View:
+    """The alert of a sour taste, as it stands: the current answer and comment, and who took it.
+
+    `was` is the sour rating the alert was posted for, given once the answer is no longer sour.
+    """
+    label = taste_label(rating)
+    changed = was is not None and rating > SOUR
+    taste = f"now {label} (was {taste_label(was)})" if changed and was is not None else label
+    facts = [Fact("Project", project.name), Fact("Sponsor", sponsor.name), Fact("Taste", taste)]
+    if comment:
+        facts.append(Fact("Comment", comment))
+    if changed and was is not None:
+        title = f"Changed, now {label}: *{project.name}* (was {taste_label(was)})"
+        text = f"{sponsor.name} changed their answer: {project.name} now tastes {label}."
+    else:
+        title = f"{label}: *{project.name}*"
+        text = f"{sponsor.name} says {project.name} tastes {label}."
+    if comment:
+        title += " (comment added)"
+    lines: tuple[str, ...] = ()
+    choices = (follow_up_choice(checkin_id=checkin_id),) if checkin_id is not None else ()
+    if taker is not None:
+        when = f" (taken {taken_at:%Y-%m-%d %H:%M} UTC)" if taken_at is not None else ""
+        lines, choices = (f"👤 {taker.name} is following up this sour taste{when}.",), ()
+    return View(title=title, text=text, facts=tuple(facts), choices=choices, lines=lines)
+
+
 async def sour_taste(
     session: AsyncSession,
     org: Organisation,
@@ -52,17 +118,17 @@ async def sour_taste(
     comment: str | None,
     checkin_id: int | None = None,
 ) -> list[Outgoing]:
-    facts = [Fact("Project", project.name), Fact("Sponsor", sponsor.name), Fact("Taste", taste_label(rating))]
-    if comment:
-        facts.append(Fact("Comment", comment))
-    title = f"{taste_label(rating)}: *{project.name}*" + (" (comment added)" if comment else "")
-    view = View(
-        title=title,
-        text=f"{sponsor.name} says {project.name} tastes {taste_label(rating)}.",
-        facts=tuple(facts),
-        choices=(follow_up_choice(checkin_id=checkin_id),) if checkin_id is not None else (),
-    )
-    return await route(session, org, policy, view)
+    """Post a new sour-taste alert; with a check-in, its messages are recorded for later updates."""
+    view = taste_alert(project, sponsor, rating, comment, checkin_id)
+    outbox = await route(session, org, policy, view)
+    if checkin_id is None:
+        return outbox
+    return [replace(item, checkin_id=alert_target(checkin_id)) for item in outbox]
+
+
+def updates(refs: dict[str, Any], view: View) -> list[Outgoing]:
+    """The recorded alert messages, each rewritten to show `view`."""
+    return [Outgoing(view=view, update_ref=ref) for ref in refs.values() if isinstance(ref, dict)]
 
 
 async def painful(

@@ -29,7 +29,7 @@ from storage.queries import insert_new
 
 REMIND_AFTER = dt.timedelta(days=2)
 CLOSE_AFTER = dt.timedelta(days=7)
-SOUR = 2  # ratings at or below this are announced
+SOUR = alerts.SOUR  # ratings at or below this are announced
 QUESTION_KINDS = (KIND_TASTE, KIND_PAINPOINT)  # ledger rows of the question itself (not its reminder)
 
 
@@ -135,17 +135,65 @@ async def load_for_answer(session: AsyncSession, person: Person, checkin_id: Any
 
 
 def _refs_updates(checkin: Checkin, view: Any) -> list[Outgoing]:
+    """The check-in's own messages (question, reminder), each rewritten to show `view`."""
     return [
         Outgoing(view=view, update_ref=ref, checkin_id=None)
-        for ref in (checkin.message_refs or {}).values()
-        if isinstance(ref, dict)
+        for key, ref in (checkin.message_refs or {}).items()
+        if key != alerts.REFS_KEY and isinstance(ref, dict)
     ]
+
+
+async def _taste_alert(
+    session: AsyncSession, checkin: Checkin, project: Project, sponsor: Person, policy: Policy
+) -> list[Outgoing]:
+    """The alert of this check-in, kept current: one per check-in, updated in place.
+
+    Posted when the answer first turns sour (its messages recorded under message_refs["alerts"]
+    by `record_refs`); every later change of the rating or the comment rewrites those messages,
+    also when the answer is no longer sour (the alert then says what it is now).
+    """
+    assert checkin.rating is not None
+    refs = alerts.alert_refs(checkin.message_refs)
+    if refs is None:
+        if checkin.rating > SOUR:
+            return []
+        org = await session.get(Organisation, checkin.org_id)
+        assert org is not None
+        marked = dict(checkin.message_refs or {})
+        marked[alerts.REFS_KEY] = {}  # posted: a later answer updates it, never posts another
+        checkin.message_refs = marked
+        return await alerts.sour_taste(
+            session, org, policy, project, sponsor, checkin.rating, checkin.comment, checkin.id
+        )
+    was = None
+    if checkin.rating > SOUR:  # the last sour answer, which the alert was about
+        sour = await session.scalar(
+            select(Answer.rating)
+            .where(Answer.checkin_id == checkin.id, Answer.rating <= SOUR)
+            .order_by(Answer.id.desc())
+            .limit(1)
+        )
+        was = sour or SOUR
+    taker = await session.get(Person, checkin.followed_up_by) if checkin.followed_up_by else None
+    view = alerts.taste_alert(
+        project,
+        sponsor,
+        checkin.rating,
+        checkin.comment,
+        checkin.id,
+        was=was,
+        taker=taker,
+        taken_at=checkin.followed_up_at,
+    )
+    return alerts.updates(refs, view)
 
 
 async def answer_taste(
     session: AsyncSession, person: Person, checkin_id: Any, rating: Any, policy: Policy
 ) -> Reply:
-    """Record (or change) the rating; the message shows it in place; sour tastes are announced."""
+    """Record (or change) the rating; the message shows it in place; sour tastes are announced.
+
+    The comment stays: it belongs to the check-in until the sponsor writes another one."""
     if not isinstance(rating, int) or isinstance(rating, bool) or not 1 <= rating <= 5:
         return Reply(error("A rating is a whole number from 1 (Sour) to 5 (Delicious)."))
     try:
@@ -154,8 +202,6 @@ async def answer_taste(
         return Reply(error(str(exc)))
     previous = checkin.rating
     now = utcnow()
-    if previous != rating:
-        checkin.comment = None  # a comment belongs to the rating it explained
     checkin.rating = rating
     checkin.answered_at = now
     checkin.status = "answered"
@@ -173,17 +219,15 @@ async def answer_taste(
     assert project is not None
     view = question_for(checkin, project.name)
     outbox = _refs_updates(checkin, view)
-    if rating <= SOUR and (previous is None or previous > SOUR):
-        org = await session.get(Organisation, checkin.org_id)
-        assert org is not None
-        outbox += await alerts.sour_taste(session, org, policy, project, person, rating, None, checkin.id)
+    if previous != rating:
+        outbox += await _taste_alert(session, checkin, project, person, policy)
     return Reply(view, outbox)
 
 
 async def comment_taste(
     session: AsyncSession, person: Person, checkin_id: Any, comment: Any, policy: Policy
 ) -> Reply:
-    """Keep what the sponsor says about their rating (history kept); sour comments are announced."""
+    """Keep what the sponsor says about their rating (history kept); the alert, if any, shows it."""
     text = " ".join(str(comment or "").replace("\x00", "").split())  # PostgreSQL text holds no NUL
     if not text:
         return Reply(error("The comment is empty; nothing was saved."))
@@ -210,17 +254,24 @@ async def comment_taste(
     assert project is not None
     view = question_for(checkin, project.name)
     outbox = _refs_updates(checkin, view)
-    if checkin.rating <= SOUR:
-        org = await session.get(Organisation, checkin.org_id)
-        assert org is not None
-        outbox += await alerts.sour_taste(
-            session, org, policy, project, person, checkin.rating, text, checkin.id
-        )
+    outbox += await _taste_alert(session, checkin, project, person, policy)
     return Reply(view, outbox)
 
 
 async def record_refs(session: AsyncSession, checkin_id: int, ref: dict[str, Any]) -> None:
-    """Remember where the check-in message lives, so answers can update it in place."""
+    """Remember where the check-in message lives, so answers can update it in place.
+
+    A negative id (`alerts.alert_target`) is the check-in's alert: kept under "alerts", one per
+    destination, and the check-in's ledger row is left alone."""
+    if checkin_id < 0:
+        alert = await session.get(Checkin, -checkin_id)
+        if alert is not None:
+            refs = dict(alert.message_refs or {})
+            kept = dict(alerts.alert_refs(refs) or {})
+            kept[alerts.ref_key(ref)] = ref
+            refs[alerts.REFS_KEY] = kept
+            alert.message_refs = refs
+        return
     checkin = await session.get(Checkin, checkin_id)
     if checkin is None:
         return
@@ -235,6 +286,8 @@ async def record_refs(session: AsyncSession, checkin_id: int, ref: dict[str, Any
 
 
 async def mark_failed(session: AsyncSession, checkin_id: int, reason: str) -> None:
+    if checkin_id < 0:  # an alert that could not be posted: the check-in itself is fine
+        return
     checkin = await session.get(Checkin, checkin_id)
     if checkin is not None and checkin.answered_at is None:
         checkin.status = "failed"

@@ -151,13 +151,17 @@ async def test_a_comment_before_a_rating_or_an_empty_one_is_refused(world: World
     await changes_nothing(world, "taste_comment", {"checkin": checkin.id}, {"comment": "x" * 3001})
 
 
-async def test_a_new_rating_drops_the_comment_of_the_old_one(world: World) -> None:
+async def test_a_new_rating_keeps_the_comment_until_another_replaces_it(world: World) -> None:
     checkin, _ = await send(world)
     await click(world, checkin, 5)
     await world.act(world.sponsor, "taste_comment", {"checkin": checkin.id}, {"comment": "Love it"})
     await click(world, checkin, 2)
     stored = await world.get(Checkin, checkin.id)
-    assert (stored.rating, stored.comment) == (2, None)
+    assert (stored.rating, stored.comment) == (2, "Love it")
+    [alert] = [message_view(m) for m in await world.inbox(world.admin)]
+    assert {f.label: f.value for f in alert.facts}["Comment"] == "Love it"
+    await world.act(world.sponsor, "taste_comment", {"checkin": checkin.id}, {"comment": "Not any more"})
+    assert (await world.get(Checkin, checkin.id)).comment == "Not any more"
 
 
 async def test_a_click_by_someone_else_changes_nothing(world: World) -> None:
@@ -305,22 +309,89 @@ async def test_a_changed_sour_answer_does_not_alert_twice(world: World) -> None:
     await click(world, checkin, 1)
     await click(world, checkin, 2)
     await click(world, checkin, 2)
-    assert len(await world.inbox(world.admin)) == 1
+    [alert] = [message_view(m) for m in await world.inbox(world.admin)]
+    assert "Off" in alert.title
     await click(world, checkin, 4)
-    await click(world, checkin, 1)  # sour again after a good answer: that is news
-    assert len(await world.inbox(world.admin)) == 2
+    await click(world, checkin, 1)  # sour again after a good answer: the same alert says so
+    [alert] = [message_view(m) for m in await world.inbox(world.admin)]
+    assert "Sour" in alert.title and "Changed" not in alert.title
 
 
-async def test_a_sour_comment_is_announced_with_the_comment(world: World) -> None:
+async def test_a_sour_comment_updates_the_alert_with_the_comment(world: World) -> None:
     checkin, _ = await send(world)
     await click(world, checkin, 1)
     view = await world.act(
         world.sponsor, "taste_comment", {"checkin": checkin.id}, {"comment": "Vendor is late"}
     )
     assert view.ok
-    alerts = [message_view(m) for m in await world.inbox(world.admin)]
-    assert len(alerts) == 2
-    assert any(f.label == "Comment" and f.value == "Vendor is late" for f in alerts[1].facts)
+    [alert] = [message_view(m) for m in await world.inbox(world.admin)]
+    assert any(f.label == "Comment" and f.value == "Vendor is late" for f in alert.facts)
+    assert "(comment added)" in alert.title
+
+
+async def test_changing_the_taste_keeps_the_comment_and_updates_the_alert(db: Database) -> None:
+    """Issue 9 item 8: Sour, a comment, then Bland; the comment stays everywhere, the alert follows."""
+    world = await make_world(db, today=utcnow().date())  # the report's window holds today's answers
+    assert (await world.run(world.staff, "alerts here", channel=ALERTS)).ok
+    checkin, message = await send(world)
+    await click(world, checkin, 1)
+    comment = {"comment": "The vendor is late again"}
+    assert (await world.act(world.sponsor, "taste_comment", {"checkin": checkin.id}, comment)).ok
+    assert (await click(world, checkin, 3)).ok
+
+    stored = await world.get(Checkin, checkin.id)
+    assert (stored.rating, stored.comment) == (3, "The vendor is late again")
+    [card] = await world.inbox(world.sponsor)
+    assert card.id == message.id
+    shown = message_view(card)
+    assert "Your answer: 😐 Bland" in shown.text
+    assert "You said: “The vendor is late again”" in shown.lines
+    assert [(a.rating, a.comment) for a in await world.rows(Answer)] == [
+        (1, None),
+        (1, "The vendor is late again"),
+        (3, "The vendor is late again"),
+    ]
+    report = await world.run(world.staff, "value")
+    assert "The vendor is late again" in report.as_text()
+
+    [alert] = await alerts_to(world, ALERTS)  # one alert, rewritten in place
+    assert "now 😐 Bland" in alert.title and "was 🤢 Sour" in alert.title
+    taste = {f.label: f.value for f in alert.facts}
+    assert taste["Taste"] == "now 😐 Bland (was 🤢 Sour)"
+    assert taste["Comment"] == "The vendor is late again"
+
+
+async def test_a_comment_after_the_alert_updates_it_and_never_posts_a_second(world: World) -> None:
+    assert (await world.run(world.staff, "alerts here", channel=ALERTS)).ok
+    checkin, _ = await send(world)
+    await click(world, checkin, 2)
+    [posted] = await world.channel_posts(ALERTS)
+    for words in ("Late", "Later still"):
+        assert (
+            await world.act(world.sponsor, "taste_comment", {"checkin": checkin.id}, {"comment": words})
+        ).ok
+    await click(world, checkin, 5)
+    await click(world, checkin, 1)
+    [alert] = await world.channel_posts(ALERTS)
+    assert alert.id == posted.id
+    shown = message_view(alert)
+    assert "Sour" in shown.title
+    assert {f.label: f.value for f in shown.facts}["Comment"] == "Later still"
+    refs = (await world.get(Checkin, checkin.id)).message_refs
+    assert refs["alerts"] == {f"local:{posted.id}": {"platform": "local", "message": posted.id}}
+    assert set(refs) == {"local", "alerts"}  # the check-in's own message is still its own
+
+
+async def test_the_updated_alert_keeps_who_follows_it_up(world: World) -> None:
+    assert (await world.run(world.staff, "alerts here", channel=ALERTS)).ok
+    checkin, _ = await send(world)
+    await click(world, checkin, 1)
+    assert (await world.act(world.staff, "follow_up", {"checkin": checkin.id})).ok
+    await click(world, checkin, 3)
+    [alert] = await alerts_to(world, ALERTS)
+    assert "now 😐 Bland" in alert.title
+    assert alert.choices == ()
+    assert any("Stan Staff is following up" in line for line in alert.lines)
 
 
 # ---- pain points ------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ the pain-point form and a plain DM reply, alerts and "I'll follow up" (CONTRACT 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -276,3 +277,46 @@ async def test_alerts_here_moves_alerts_to_that_channel(bot: SlackBot) -> None:
 
 def alert_payload(alert: Message) -> dict[str, Any]:
     return {"type": "message", "ts": alert.ts, "text": alert.text, "blocks": alert.blocks}
+
+
+async def alert_recorded(bot: SlackBot) -> None:
+    """Wait until the alert's message reference is in the check-in (record_refs after the post)."""
+    for _ in range(200):
+        [checkin] = await rows(bot, Checkin)
+        if (checkin.message_refs.get("alerts") or {}).values():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the alert's reference was never recorded")
+
+
+async def test_a_changed_taste_keeps_the_comment_and_updates_the_alert_in_place(bot: SlackBot) -> None:
+    """Issue 9 item 8: 🤢 Sour, a comment in the modal, then 😐 Bland."""
+    await prepare(bot)
+    message = await send_checkin(bot)
+    await rate(bot, message, 1)
+    alert_call = await bot.slack.wait_for("chat.postMessage", where=lambda c: c.args.get("channel") == ALERTS)
+    await alert_recorded(bot)
+    status, _ = await bot.submit(
+        "taste_comment",
+        json.dumps({"payload": {"checkin": 1}}),
+        {"comment": {"comment": text_input("The vendor is late again")}},
+        SPONSOR,
+    )
+    assert status == 200
+    on_alert = lambda c: c.args.get("channel") == ALERTS  # noqa: E731
+    await bot.slack.wait_for("chat.update", where=on_alert)
+    await rate(bot, message, 3, count=4)  # card: Sour, comment, Bland; alert: comment
+    await bot.slack.wait_for("chat.update", where=on_alert, count=2)
+
+    [alert] = bot.slack.in_channel(ALERTS)  # one alert for the check-in, never a second
+    assert alert.ts == alert_call.response["ts"] and alert.updates == 2
+    shown = bot.text_of(alert.blocks)
+    assert "now 😐 Bland" in shown and "was 🤢 Sour" in shown
+    assert "The vendor is late again" in shown
+    assert [b["action_id"] for b in bot.buttons(alert.blocks)] == ["follow_up"]
+    card = bot.text_of(message.blocks)
+    assert "Your answer: 😐 Bland" in card and "You said: “The vendor is late again”" in card
+    [checkin] = await rows(bot, Checkin)
+    assert (checkin.rating, checkin.comment) == (3, "The vendor is late again")
+    assert set(checkin.message_refs) == {"slack", "alerts"}
+    assert checkin.message_refs["slack"]["channel"] == message.channel
