@@ -9,13 +9,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.parser import PersonRef
 from handlers.ports import Directory
+from storage.db import utcnow
 from storage.models import Identity, Person, Project
 from storage.queries import (
-    add_identity,
     add_person,
     find_person_by_email,
     find_person_by_external_id,
     find_person_by_identity,
+    insert_new,
 )
 
 FOREVER = dt.date(9999, 12, 31)
@@ -52,13 +53,34 @@ async def identify(
 
     A person already known by e-mail (from an import or another platform) gains this identity,
     so someone on both Slack and Teams is one person. PMO_ADMINS are admins from the start.
+
+    Two requests may meet the same new account at the same moment (two `project add` naming
+    one new sponsor): the identity is inserted with ON CONFLICT DO NOTHING, and the one that
+    finds it taken drops the person it had just made and takes the other's.
     """
     person = await find_person_by_identity(session, org_id, platform, external_id)
     if person is None:
         person = await find_person_by_email(session, org_id, email) if email else None
+        created = person is None
         if person is None:
             person = await add_person(session, org_id, name or external_id, email=email, tz=tz)
-        await add_identity(session, person, platform, external_id)
+        identity_id = await insert_new(
+            session,
+            Identity,
+            {
+                "org_id": org_id,
+                "person_id": person.id,
+                "platform": platform,
+                "external_id": external_id,
+                "refreshed_at": utcnow(),
+            },
+        )
+        if identity_id is None:  # created by another request since we looked: theirs wins
+            if created:
+                await session.delete(person)
+                await session.flush()
+            person = await find_person_by_identity(session, org_id, platform, external_id)
+            assert person is not None, "an identity that was there a moment ago is gone"
     else:
         if name and person.name == external_id:
             person.name = name
