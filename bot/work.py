@@ -157,11 +157,15 @@ class DurableWork:
     async def _run(self, job: Job) -> None:
         handler = self.handlers.get(job.kind)
         if handler is None:
-            log.error("inbox job %s has kind %r, which no channel here handles; left for another", job.id, job.kind)
+            log.error(
+                "inbox job %s has kind %r, which no channel here handles; left for another", job.id, job.kind
+            )
             await self._quietly(self.inbox.put_back(job.id, RETRY_AFTER[-1]))
             return
         if job.attempts > MAX_ATTEMPTS:
-            log.error("inbox job %s (%s) was taken over %d times; kept as failed", job.id, job.kind, job.attempts)
+            log.error(
+                "inbox job %s (%s) was taken over %d times; kept as failed", job.id, job.kind, job.attempts
+            )
             await self._quietly(self.inbox.fail(job.id, "taken over too often"))
             return
         try:

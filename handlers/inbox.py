@@ -191,11 +191,11 @@ class Inbox:
         return utcnow() + dt.timedelta(seconds=self.lease if seconds is None else seconds)
 
     async def record(
-        self, platform: str, kind: str, body: dict[str, Any], *, hold: bool = True, timeout: float = 2.0
+        self, platform: str, kind: str, body: dict[str, Any], *, hold: bool = True, within: float = 2.0
     ) -> Job:
         """Write the job and wait for its commit; `hold` keeps its lease here (this process runs it).
 
-        Raises `Unrecorded` when the database refuses or does not commit within `timeout`: the
+        Raises `Unrecorded` when the database refuses or does not commit `within` seconds: the
         caller then tells the person to try again instead of acknowledging."""
         job = Job(id=uuid.uuid4().hex, platform=platform, kind=kind, body=body)
         values = {
@@ -213,12 +213,12 @@ class Inbox:
         self._writes.append(pending)
         self._kick()
         try:
-            await asyncio.wait_for(asyncio.shield(pending.future), timeout)
+            await asyncio.wait_for(asyncio.shield(pending.future), within)
         except TimeoutError:
-            if not pending.taken:
-                pending.abandoned = True  # never written: the person is told to try again
-                raise Unrecorded("the database did not answer in time") from None
-            await pending.future  # being committed right now: its outcome decides
+            # The person is told to try again, so the job must not run: a row not yet written never
+            # will be, and one being written now is deleted with the next group once it lands.
+            pending.abandoned = True
+            raise Unrecorded("the database did not answer in time") from None
         job.attempts = values["attempts"]
         return job
 
@@ -258,7 +258,9 @@ class Inbox:
                     await asyncio.sleep(1.0)
                 continue
             for p in batch:
-                if not p.future.done():
+                if p.abandoned:
+                    self._deletes.append(p.values["id"])  # its request was refused meanwhile
+                elif not p.future.done():
                     p.future.set_result(None)
 
     async def flush(self) -> None:
@@ -291,6 +293,7 @@ class Inbox:
                 update(InboxJob)
                 .where(InboxJob.id.in_(ids))
                 .values(owner=self.owner, lease_until=self._lease_end(), attempts=InboxJob.attempts + 1)
+                .execution_options(synchronize_session=False)  # the rows above keep what they read
             )
             jobs = [
                 Job(row.id, row.platform, row.kind, row.body, row.state, row.result, row.attempts + 1)

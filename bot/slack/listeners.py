@@ -40,9 +40,9 @@ from bot.work import DurableWork, Unrecorded
 from handlers import home
 from handlers.commands import run_command
 from handlers.events import EventLedger
-from handlers.inbox import Job, Retry
 from handlers.followups import ACTION as FOLLOW_UP
 from handlers.forms import form_for
+from handlers.inbox import Job, Retry
 from handlers.interactions import act, direct_message
 from handlers.outbox import OOPS
 from handlers.parser import ParseError, parse
@@ -265,7 +265,9 @@ class SlackListeners:
 
     # ---- buttons ------------------------------------------------------------------------------
 
-    def _click(self, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext) -> dict[str, Any]:
+    def _click(
+        self, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
+    ) -> dict[str, Any]:
         """What a click's job needs: who, which button, and where to answer; not the whole request."""
         return {
             "team_id": context.team_id,

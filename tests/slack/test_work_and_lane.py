@@ -1,4 +1,6 @@
-"""The work queue behind acknowledgements, and the slow lane that keeps charts off the event loop."""
+"""Acknowledgements counted for the work behind them, and the slow lane that keeps charts off the event loop.
+
+The durable work itself is tested in tests/integration/test_inbox.py."""
 
 from __future__ import annotations
 
@@ -9,125 +11,11 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from bot.slack.lane import SlowLane, is_slow
-from bot.slack.work import Acknowledgements, WorkQueue
 from handlers import charts
 from handlers.commands import run_command
 from handlers.ports import Caller
 from tests.fakes.slack_signing import command_body, signed_headers
 from tests.slack.harness import ADMIN, SlackBot, prepare, rows
-
-
-async def test_jobs_run_a_few_at_a_time_and_all_finish() -> None:
-    queue = WorkQueue(workers=3)
-    running, peak, done = 0, 0, []
-
-    def job(n: int):
-        async def run() -> None:
-            nonlocal running, peak
-            running += 1
-            peak = max(peak, running)
-            await asyncio.sleep(0)
-            await asyncio.sleep(0)
-            running -= 1
-            done.append(n)
-
-        return run
-
-    for n in range(50):
-        queue.submit(job(n))
-    await queue.join(5)
-    assert sorted(done) == list(range(50)) and peak == 3
-    await queue.stop()
-
-
-async def test_a_failing_job_is_logged_and_the_queue_goes_on(caplog: pytest.LogCaptureFixture) -> None:
-    queue = WorkQueue(workers=1)
-    done = []
-
-    async def boom() -> None:
-        raise RuntimeError("boom")
-
-    async def fine() -> None:
-        done.append(1)
-
-    queue.submit(boom)
-    queue.submit(fine)
-    await queue.join(5)
-    assert done == [1] and "failed" in caplog.text
-    await queue.stop()
-
-
-async def test_a_full_queue_runs_the_job_at_once() -> None:
-    queue = WorkQueue(workers=1, limit=1)
-    gate = asyncio.Event()
-    order = []
-
-    def job(name: str, wait: bool = False):
-        async def run() -> None:
-            if wait:
-                await gate.wait()
-            order.append(name)
-
-        return run
-
-    queue.submit(job("first", wait=True))  # taken by the worker, which waits
-    await asyncio.sleep(0)
-    queue.submit(job("queued"))  # fills the queue
-    queue.submit(job("overflow"))  # runs at once, ahead of the queue
-    await asyncio.sleep(0)
-    await asyncio.sleep(0)
-    assert order == ["overflow"]
-    gate.set()
-    await queue.join(5)
-    assert order == ["overflow", "first", "queued"]
-    await queue.stop()
-
-
-def stamping(into: list[float]) -> Callable[[], Awaitable[None]]:
-    """A job that notes when it ran."""
-
-    async def job() -> None:
-        into.append(time.perf_counter())
-
-    return job
-
-
-async def test_work_waits_while_a_request_is_being_acknowledged() -> None:
-    acks = Acknowledgements()
-    queue = WorkQueue(workers=1, acks=acks, defer_limit=5.0)
-    ran: list[float] = []
-    with acks.handling():
-        queue.submit(stamping(ran))
-        with acks.handling():  # a second request arrives while the first is acknowledged
-            await asyncio.sleep(0.05)
-        await asyncio.sleep(0.05)
-        assert ran == []  # one request is still being acknowledged
-        acknowledged = time.perf_counter()
-    await queue.join(1)
-    assert len(ran) == 1 and ran[0] >= acknowledged and acks.open == 0
-    await queue.stop()
-
-
-async def test_work_waits_no_longer_than_the_defer_limit() -> None:
-    acks = Acknowledgements()
-    queue = WorkQueue(workers=1, acks=acks, defer_limit=0.2)
-    ran: list[float] = []
-    with acks.handling():  # a request that never seems to end
-        started = time.perf_counter()
-        queue.submit(stamping(ran))
-        await queue.join(2)
-    assert 0.15 <= ran[0] - started < 1.0
-    await queue.stop()
-
-
-async def test_work_with_nothing_to_acknowledge_starts_at_once() -> None:
-    queue = WorkQueue(workers=1, acks=Acknowledgements(), defer_limit=5.0)
-    ran: list[float] = []
-    started = time.perf_counter()
-    queue.submit(stamping(ran))
-    await queue.join(1)
-    assert len(ran) == 1 and ran[0] - started < 0.5
-    await queue.stop()
 
 
 async def test_the_bolt_app_counts_each_request_until_it_is_acknowledged(bot: SlackBot) -> None:
