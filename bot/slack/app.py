@@ -8,12 +8,21 @@ Three ways to run, chosen by the settings (bot.config.Settings.slack_mode):
 - "oauth": many workspaces (SLACK_CLIENT_ID/SECRET), installed through GET /slack/install and
   GET /slack/oauth_redirect, tokens in the installation store (bot/slack/workspaces.py).
 
-Every request to /slack/events is verified by Bolt (v0 HMAC-SHA256 signature, at most five
-minutes old); anything else gets 401 before a listener runs.
+Every request to POST /slack/events is verified here, on its raw bytes, before anything of it is
+parsed: a v0 HMAC-SHA256 signature under the signing secret over `v0:{timestamp}:{body}`, with a
+timestamp of whole seconds at most five minutes away. Anything else gets 401 and one short log
+line with the reason (never the body, never a header's value). A verified body whose shape Bolt
+could not work with gets 400 (bot/slack/shapes.py); only what passes both reaches Bolt, whose own
+verification stays on behind ours. Bolt's own loggers never write a request body (BoltBodyFilter).
 """
 
 from __future__ import annotations
 
+import hmac
+import logging
+import re
+import time
+from hashlib import sha256
 from typing import Any
 from urllib.parse import urljoin
 
@@ -25,9 +34,12 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
 from bot.config import Settings
+from bot.slack import shapes
 from bot.slack.clients import ClientPool
-from bot.work import Acknowledgements
 from bot.slack.workspaces import Workspaces
+from bot.work import Acknowledgements
+
+log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 INSTALL_PATH = "/slack/install"
@@ -60,9 +72,73 @@ class PmoBoltApp(AsyncApp):
         super().__init__(process_before_response=True, **kwargs)
         self.acks = acks
 
+    @property
+    def signing_secret(self) -> str:
+        """The secret every request to POST /slack/events is verified with ("" when unset)."""
+        return self._signing_secret or ""
+
     async def async_dispatch(self, req: AsyncBoltRequest) -> BoltResponse:
         with self.acks.handling():
             return await super().async_dispatch(req)
+
+
+# --- what Bolt logs -------------------------------------------------------------------------
+
+# The framework logger Bolt would make for itself; given to the app as its base logger, so that
+# every logger Bolt derives from it (middleware, listeners) copies its level and filter.
+BOLT_LOGGER = "slack_bolt.AsyncApp"
+
+
+class BoltBodyFilter(logging.Filter):
+    """Rewrites Bolt's log lines that would carry a request (or response) body to say without it.
+
+    Bolt writes the body of a request with a bad signature at INFO, what it could not route at
+    WARNING (with the fields of the body), and bodies at DEBUG; none of that is ever written.
+    """
+
+    _RULES = (
+        (
+            re.compile(r"Invalid request signature detected"),
+            "Invalid request signature detected (details not logged)",
+        ),
+        (
+            re.compile(r"(A global middleware .*? without providing a response)"),
+            r"\1 (the request is not logged)",
+        ),
+        (
+            re.compile(r"Unhandled request \(\{'type': ('[\w.:-]*'|None)"),
+            r"Unhandled request of type \1 (the body is not logged)",
+        ),
+        (re.compile(r"Unhandled request"), "Unhandled request (the body is not logged)"),
+        (re.compile(r"Skipped self event"), "Skipped self event (not logged)"),
+        (
+            re.compile(r"Responding with status: (\d+) body: .*\((\d+) millis\)$", re.DOTALL),
+            r"Responding with status: \1 (\2 millis)",
+        ),
+    )
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a record we cannot read is rewritten, not passed on
+            message = str(record.msg)
+        for pattern, replacement in self._RULES:
+            if found := pattern.match(message):
+                record.msg, record.args = found.expand(replacement), None
+                break
+        return True
+
+
+_BODY_FILTER = BoltBodyFilter()
+
+
+def bolt_logger() -> logging.Logger:
+    """Bolt's base logger: the root logger's level as Bolt would take it, but never below INFO
+    (Bolt's DEBUG lines are bodies), and the filter that keeps bodies out of the rest."""
+    logger = logging.getLogger(BOLT_LOGGER)
+    logger.setLevel(max(logging.getLogger().getEffectiveLevel(), logging.INFO))
+    logger.addFilter(_BODY_FILTER)  # a no-op when it is already there
+    return logger
 
 
 def build_bolt_app(
@@ -76,6 +152,7 @@ def build_bolt_app(
             acks,
             name="pmo",
             signing_secret=signing,
+            logger=bolt_logger(),
             client=client,
             installation_store=workspaces.store,
             oauth_settings=AsyncOAuthSettings(
@@ -92,15 +169,84 @@ def build_bolt_app(
     assert settings.slack_bot_token is not None
     # The client carries the token (Bolt takes it from there) and the retry handlers and base URL.
     return PmoBoltApp(
-        acks, name="pmo", signing_secret=signing, client=pool.client(settings.slack_bot_token.reveal())
+        acks,
+        name="pmo",
+        signing_secret=signing,
+        logger=bolt_logger(),
+        client=pool.client(settings.slack_bot_token.reveal()),
     )
 
 
-def add_bolt_routes(app: web.Application, bolt: AsyncApp, *, events: bool = True) -> None:
+# --- POST /slack/events: the signature first ----------------------------------------------
+
+MAX_AGE = 5 * 60  # seconds a signed request stays valid, either way of our clock (Slack's rule)
+TIMESTAMP_HEADER = "X-Slack-Request-Timestamp"
+SIGNATURE_HEADER = "X-Slack-Signature"
+# ASCII digits only: int() and str.isdigit() also take other scripts' digits.
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+_SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
+
+
+def header_problem(secret: str, timestamp: str | None, signature: str | None, now: float) -> str | None:
+    """Why the signature headers alone already fail (so the body need not even be read), or None."""
+    if not secret:
+        return "no signing secret is configured"
+    if timestamp is None or signature is None:
+        return "the signature or its timestamp is missing"
+    if not _TIMESTAMP.fullmatch(timestamp):
+        return "the timestamp is not a whole number of seconds"
+    if abs(now - int(timestamp)) > MAX_AGE:
+        return "the timestamp is more than five minutes away"
+    if not _SIGNATURE.fullmatch(signature):
+        return "the signature is not of the form v0=<64 hex digits>"
+    return None
+
+
+def signature_matches(secret: str, timestamp: str, signature: str, raw: bytes) -> bool:
+    """`signature` is v0= + HMAC-SHA256 of `v0:{timestamp}:{raw}` under `secret` (constant-time)."""
+    base = b"v0:" + timestamp.encode() + b":" + raw
+    expected = "v0=" + hmac.new(secret.encode(), base, sha256).hexdigest()
+    return hmac.compare_digest(expected.encode(), signature.encode())
+
+
+def _refused(status: int, reason: str) -> web.Response:
+    log.info("Slack request refused (%d): %s", status, reason)
+    return web.Response(status=status, text="invalid signature" if status == 401 else "malformed request")
+
+
+async def _verified_bolt_request(request: web.Request, secret: str) -> AsyncBoltRequest | web.Response:
+    """The request for Bolt once its signature and shape are good, else the 401 or 400 to answer."""
+    timestamp = request.headers.get(TIMESTAMP_HEADER)
+    signature = request.headers.get(SIGNATURE_HEADER)
+    reason = header_problem(secret, timestamp, signature, time.time())
+    if reason is not None:
+        return _refused(401, reason)
+    assert timestamp is not None and signature is not None
+    raw = await request.read()
+    if not signature_matches(secret, timestamp, signature, raw):
+        return _refused(401, "the signature does not match the body")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return _refused(400, "the body is not UTF-8")
+    reason = shapes.problem(text, shapes.content_type_of(request.headers.get("Content-Type")))
+    if reason is not None:
+        return _refused(400, reason)
+    return AsyncBoltRequest(
+        body=text,
+        query=request.query_string,
+        headers=request.headers,  # type: ignore[arg-type]  # as Bolt's aiohttp adapter passes them
+    )
+
+
+def add_bolt_routes(app: web.Application, bolt: PmoBoltApp, *, events: bool = True) -> None:
     """POST /slack/events (when Slack posts to us), and the OAuth pages when OAuth is on."""
 
     async def handle_events(request: web.Request) -> web.Response:
-        return await to_aiohttp_response(await bolt.async_dispatch(await to_bolt_request(request)))
+        verified = await _verified_bolt_request(request, bolt.signing_secret)
+        if isinstance(verified, web.Response):
+            return verified
+        return await to_aiohttp_response(await bolt.async_dispatch(verified))
 
     if events:
         app.router.add_post(EVENTS_PATH, handle_events)
