@@ -13,6 +13,8 @@ import logging
 import math
 import os
 import re
+import sys
+import traceback
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -414,14 +416,70 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
     )
 
 
-# --- log redaction ------------------------------------------------------------------------
+# --- log redaction and escaping ------------------------------------------------------------
+
+# What a log line never carries raw: C0 controls (CR, LF, TAB, ESC, BEL…), DEL, C1 controls, the
+# Unicode line and paragraph separators, and the bidi embeddings, overrides and isolates. A
+# user-supplied string in a message can then neither start a forged log line nor drive a terminal.
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_TRACEBACK_CONTROLS = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escaped(found: re.Match[str]) -> str:
+    char = found[0]
+    if char in _NAMED:
+        return _NAMED[char]
+    return f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
+
+
+def escape_controls(text: str) -> str:
+    """`text` with every control character written as an escape (\\n, \\x1b, \\u202e).
+
+    Backslashes are left alone, so escaping twice changes nothing more than escaping once."""
+    return _CONTROLS.sub(_escaped, text)
+
+
+def escape_traceback(text: str) -> str:
+    """Like escape_controls, but keeping the newlines: a traceback's lines are the formatter's own."""
+    return _TRACEBACK_CONTROLS.sub(_escaped, text)
+
+
+def format_exception(exc_info: Any) -> str:
+    """The traceback as logging.Formatter.formatException writes it, with the exceptions' own texts
+    (messages, notes, a SyntaxError's source text) escaped whole, newlines included: only the
+    traceback's own lines stay lines."""
+    if not isinstance(exc_info, tuple):  # logging allows exc_info to be an exception, or True
+        exc_info = sys.exc_info() if exc_info is True else (type(exc_info), exc_info, exc_info.__traceback__)
+    head = traceback.TracebackException(*exc_info, compact=True)
+    seen: set[int] = set()
+    todo = [head]
+    while todo:
+        te = todo.pop()
+        if id(te) in seen:
+            continue
+        seen.add(id(te))
+        if isinstance(getattr(te, "_str", None), str):  # the message (CPython's name for it)
+            te._str = escape_controls(te._str)
+        for name in ("msg", "text"):  # a SyntaxError's (public attributes)
+            if isinstance(getattr(te, name, None), str):
+                setattr(te, name, escape_controls(getattr(te, name)))
+        notes = getattr(te, "__notes__", None)
+        if isinstance(notes, list):
+            te.__notes__ = [escape_controls(n) if isinstance(n, str) else n for n in notes]
+        todo += [t for t in (te.__cause__, te.__context__) if t is not None]
+        todo += getattr(te, "exceptions", None) or []
+    return escape_traceback("".join(head.format()).removesuffix("\n"))
 
 
 class SecretFilter(logging.Filter):
-    """Replaces every secret in a record's final text (message, arguments, traceback) by the mask.
+    """Masks every secret in a record's final text (message, arguments, traceback), and escapes
+    its control characters (escape_controls; a traceback keeps its own newlines).
 
     It never drops a record. The record is rewritten in place: `msg` becomes the formatted,
-    redacted message and `args` is emptied, so later formatters cannot bring a secret back.
+    redacted, escaped message and `args` is emptied, so later formatters (text or JSON) cannot
+    bring a secret or a raw control character back; `exc_text` is set, which formatters use
+    instead of formatting `exc_info` again. Applying it twice changes nothing more.
     """
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
@@ -438,19 +496,17 @@ class SecretFilter(logging.Filter):
         return self._pattern.sub(MASK, text) if self._pattern else text
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if self._pattern is None:
-            return True
         try:
             message = record.getMessage()
         except Exception:  # noqa: BLE001 - a bad format string must not let raw arguments through
             message = f"{record.msg} (log arguments did not fit the format: {record.args!r})"
-        record.msg, record.args = self.redact(message), None
+        record.msg, record.args = escape_controls(self.redact(message)), None
         if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
+            record.exc_text = format_exception(record.exc_info)
         if record.exc_text:
-            record.exc_text = self.redact(record.exc_text)
+            record.exc_text = escape_traceback(self.redact(record.exc_text))
         if record.stack_info:
-            record.stack_info = self.redact(record.stack_info)
+            record.stack_info = escape_traceback(self.redact(record.stack_info))
         return True
 
 
@@ -471,7 +527,8 @@ def _all_handlers() -> list[logging.Handler]:
 
 
 def install_log_redaction(settings: Settings) -> None:
-    """Mask this configuration's secrets in every log line, on handlers present now and added later.
+    """Mask this configuration's secrets, and escape control characters, in every log line, on
+    handlers present now and added later.
 
     Existing handlers (root's and any named logger's) get the filter; records created from now on
     are redacted at creation by a log-record factory, which covers handlers added afterwards.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import json
 import logging
 import os
 from collections.abc import Iterator
@@ -439,6 +440,96 @@ def test_secret_filter_handles_a_bad_format_string_without_leaking():
     record = logging.LogRecord("n", logging.INFO, "p", 1, "two %s %s", (BOT,), None)
     assert f.filter(record)
     assert BOT not in record.getMessage() and MASK in record.getMessage()
+
+
+# --- log escaping --------------------------------------------------------------------------------
+
+FORGED = "\n2026-01-01 00:00:00,000 INFO pmo: forged line"
+RAW_CONTROLS = ("\r", "\x1b", "\x07", "\x00", "\x85", "\u202e", "\u2066", "\u2028", "\t")
+
+
+class JsonLines(logging.Formatter):
+    """One JSON object a line, as LOG_FORMAT=json writes them; non-ASCII kept as is."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        record.exc_text = record.exc_text or (
+            self.formatException(record.exc_info) if record.exc_info else None
+        )
+        fields = {"level": record.levelname, "logger": record.name, "message": record.getMessage()}
+        if record.exc_text:
+            fields["exception"] = record.exc_text
+        return json.dumps(fields, ensure_ascii=False)
+
+
+@pytest.fixture
+def text_and_json() -> Iterator[tuple[logging.Logger, io.StringIO, io.StringIO]]:
+    """A logger writing app.py's text format to one stream and JSON lines to another."""
+    text, lines = io.StringIO(), io.StringIO()
+    text_handler, json_handler = logging.StreamHandler(text), logging.StreamHandler(lines)
+    text_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    json_handler.setFormatter(JsonLines())
+    logger = logging.getLogger("pmo.test.escaping")
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(text_handler)
+    logger.addHandler(json_handler)
+    yield logger, text, lines
+    logger.removeHandler(text_handler)
+    logger.removeHandler(json_handler)
+    remove_log_redaction()
+
+
+def log_hostile_strings(logger: logging.Logger) -> None:
+    logger.warning("user said %s", "hello" + FORGED + "\r\x1b[31mred\x07\u202etxt.exe\x85\u2066\u2028\x00\t")
+    logger.info(f"inline {FORGED}")
+    try:
+        raise ValueError("bad value" + FORGED + "\x1b]0;title\x07")
+    except ValueError:
+        logger.exception("could not read %s", "x" + FORGED)
+
+
+def test_log_lines_escape_control_characters_in_text_format(text_and_json):
+    logger, text, _lines = text_and_json
+    install_log_redaction(load(**HTTP))
+    log_hostile_strings(logger)
+    output = text.getvalue()
+    for char in RAW_CONTROLS:
+        assert char not in output, repr(char)
+    lines = output.splitlines()
+    assert not [line for line in lines if line.startswith("2026-01-01")]
+    assert (
+        "user said hello\\n2026-01-01 00:00:00,000 INFO pmo: forged line\\r\\x1b[31mred\\x07\\u202etxt.exe"
+        in output
+    )
+    assert "\\x85\\u2066\\u2028\\x00\\t" in output
+    # The traceback keeps its own lines; the exception's message stays on its one line.
+    assert "Traceback (most recent call last):" in lines
+    assert "ValueError: bad value\\n2026-01-01 00:00:00,000 INFO pmo: forged line\\x1b]0;title\\x07" in lines
+    assert sum("forged line" in line for line in lines) == 4
+
+
+def test_log_lines_escape_control_characters_in_json_format(text_and_json):
+    logger, _text, lines = text_and_json
+    install_log_redaction(load())
+    log_hostile_strings(logger)
+    output = lines.getvalue()
+    for char in RAW_CONTROLS:
+        assert char not in output, repr(char)
+    records = [json.loads(line) for line in output.splitlines()]
+    assert len(records) == 3
+    for record in records:
+        assert not any(char in record["message"] for char in ("\n", *RAW_CONTROLS))
+    assert records[0]["message"].startswith("user said hello\\n2026-01-01")
+    assert "\\u202etxt.exe" in records[0]["message"]
+    exception = records[2]["exception"].split("\n")
+    assert exception[0] == "Traceback (most recent call last):"
+    assert exception[-1].startswith("ValueError: bad value\\n2026-01-01") and len(exception) > 2
+
+
+def test_escaping_twice_changes_nothing_more():
+    record = logging.LogRecord("n", logging.INFO, "p", 1, "a %s", ("b\nc\x1bd\\n",), None)
+    f = SecretFilter()
+    assert f.filter(record) and f.filter(record)
+    assert record.getMessage() == "a b\\nc\\x1bd\\n"
 
 
 def test_env_file_that_is_not_utf8_is_a_config_error(tmp_path):
