@@ -13,6 +13,7 @@ from handlers import alerts
 from handlers.checkin_views import painpoint_question, taste_question
 from handlers.parser import MAX_ID
 from handlers.ports import Outgoing, Policy, Reply
+from handlers.text import strip_controls
 from handlers.views import error
 from storage.db import utcnow
 from storage.models import (
@@ -228,7 +229,7 @@ async def comment_taste(
     session: AsyncSession, person: Person, checkin_id: Any, comment: Any, policy: Policy
 ) -> Reply:
     """Keep what the sponsor says about their rating (history kept); the alert, if any, shows it."""
-    text = " ".join(str(comment or "").replace("\x00", "").split())  # PostgreSQL text holds no NUL
+    text = " ".join(strip_controls(str(comment or "")).split())  # no NUL (PostgreSQL), ESC, bidi override
     if not text:
         return Reply(error("The comment is empty; nothing was saved."))
     if len(text) > 3000:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from handlers.text import name_problem, text_problem, visible
 from storage.models import ASK_CADENCES, CADENCES, DAYS, LATEST_DUE
 
 OPTION = re.compile(r"^([a-z_]+):(.*)$", re.DOTALL)
@@ -167,6 +168,10 @@ def _day(text: str) -> str:
 
 
 def _text(text: str) -> str:
+    """A name: runs of whitespace become one space; control characters (ESC, bidi overrides...) refuse it."""
+    problem = text_problem(text)
+    if problem:
+        raise ValueError(problem)
     value = " ".join(text.split())
     if not value:
         raise ValueError("is empty")
@@ -185,6 +190,9 @@ def _unit(text: str) -> str:
 def parse_person(text: str) -> PersonRef:
     """A Slack mention `<@U123>`/`<@U123|sam>`, a Teams mention rewritten as such, or an e-mail."""
     text = text.strip()
+    problem = name_problem(text)
+    if problem:
+        raise ValueError(f"'{visible(text)}' {problem}")
     if match := SLACK_USER.match(text):
         return PersonRef(user_id=match.group(1), written=text)
     if match := SLACK_MAILTO.match(text):
@@ -453,7 +461,7 @@ def _positional(spec: Spec, words: list[str]) -> Any:
         return _choice(*kind.split("|"))(words[0])
     except ValueError as exc:
         message = str(exc)
-        if message.startswith("is "):  # "is empty" says nothing without its subject
+        if message.startswith(("is ", "contains ")):  # "is empty" says nothing without its subject
             message = f"{_positional_label(spec)} {message}"
         raise ParseError(f"{message}.", spec.usage) from None
 

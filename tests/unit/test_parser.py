@@ -466,3 +466,51 @@ def test_a_due_date_postgresql_can_compute_with() -> None:
 
 def test_nul_characters_are_dropped() -> None:
     assert parse("value Apol\x00lo").positional == "Apollo"
+
+
+# ---- control characters in names ------------------------------------------------------------
+
+NAME_CONTROLS = ["\x1b", "\x07", "\u202e", "\u2066", "\x7f", "\x9b"]
+
+
+@pytest.mark.parametrize("char", NAME_CONTROLS)
+def test_names_with_control_characters_are_refused(char: str) -> None:
+    code = f"U+{ord(char):04X}"
+    error = fails(f'project add "Red{char}Team" sponsor:<@U1>')
+    assert (
+        error.message == f"NAME contains a control character ({code})." and error.usage == PROJECT_ADD_USAGE
+    )
+    assert fails(f"project add Apollo sponsor:<@U1> segment:Dig{char}ital").message == (
+        f"segment: contains a control character ({code})."
+    )
+    error = fails(f'outcome add Apollo metric:"Cycle{char} time" baseline:1 target:2')
+    assert (
+        error.message == f"metric: contains a control character ({code})."
+        and error.usage == OUTCOME_ADD_USAGE
+    )
+    assert (
+        "unit: contains a control character"
+        in fails(f"outcome add A metric:m baseline:1 target:2 unit:d{char}").message
+    )
+    assert "project: contains a control character" in fails(f"painpoints project:Apo{char}llo").message
+    assert "PROJECT contains a control character" in fails(f"value Apo{char}llo").message
+
+
+@pytest.mark.parametrize("char", ["\x85", "\x1f", "\x0b"])
+def test_control_characters_that_python_counts_as_whitespace(char: str) -> None:
+    """Unquoted they separate words like a space (nothing of them is kept); quoted they refuse the name."""
+    assert parse(f"value Apo{char}llo").positional == "Apo llo"
+    assert (
+        fails(f'value "Apo{char}llo"').message == f"PROJECT contains a control character (U+{ord(char):04X})."
+    )
+
+
+def test_a_person_with_a_control_character_is_refused_and_shown_escaped() -> None:
+    error = fails("project add Apollo sponsor:ana\x1b[2J@example.com")
+    assert error.message == "sponsor: 'ana\\x1b[2J@example.com' contains a control character (U+001B)."
+    assert "\x1b" not in error.message
+
+
+def test_ordinary_whitespace_in_a_quoted_name_is_still_one_space() -> None:
+    assert parse('value "Apollo\tone\nlaunch"').positional == "Apollo one launch"
+    assert parse("value Café 🚀 ‏שלום").positional == "Café 🚀 ‏שלום"  # a right-to-left mark is text
