@@ -4,6 +4,9 @@ Rows come in a fixed order (projects by name, responses and pain points by time,
 project) with ties broken by id, so an export imported into a fresh database exports again
 byte for byte. A person is written as their e-mail, else their first platform user id, else
 their name (which then imports as a local user id).
+
+Every text cell goes through `csv_format.write_text` (spreadsheet safety); the names of projects
+and people, repeated on many rows, are made safe once per export rather than once per row.
 """
 
 from __future__ import annotations
@@ -54,12 +57,12 @@ async def person_labels(session: AsyncSession, org_id: int) -> dict[int, str]:
             labels[person_id] = external_id
     for person_id, name in names.items():
         labels.setdefault(person_id, name)
-    return labels
+    return {person_id: cf.write_text(label) for person_id, label in labels.items()}
 
 
 async def _project_names(session: AsyncSession, org_id: int) -> dict[int, str]:
     rows = await session.execute(select(Project.id, Project.name).where(Project.org_id == org_id))
-    return {pid: name for pid, name in rows}
+    return {pid: cf.write_text(name) for pid, name in rows}
 
 
 async def _stream(
@@ -79,7 +82,14 @@ async def _projects(session: AsyncSession, org_id: int) -> AsyncIterator[list[li
     )
 
     def shape(r: Any) -> list[str]:
-        return [r.name, people[r.sponsor_id], cf.write_text(r.segment), r.cadence, r.day, r.time]
+        return [
+            cf.write_text(r.name),
+            people[r.sponsor_id],
+            cf.write_text(r.segment),
+            r.cadence,
+            r.day,
+            r.time,
+        ]
 
     async for chunk in _stream(session, stmt, shape):
         yield chunk
@@ -88,7 +98,7 @@ async def _projects(session: AsyncSession, org_id: int) -> AsyncIterator[list[li
 async def _responses(session: AsyncSession, org_id: int) -> AsyncIterator[list[list[str]]]:
     people = await person_labels(session, org_id)
     projects = await _project_names(session, org_id)
-    ts = cf.write_timestamp
+    ts, text = cf.write_timestamp, cf.write_text
     stmt = (
         select(Checkin.project_id, Checkin.sponsor_id, Checkin.sent_at, Checkin.answered_at, Checkin.rating,
                Checkin.comment)
@@ -99,14 +109,14 @@ async def _responses(session: AsyncSession, org_id: int) -> AsyncIterator[list[l
     def shape(r: Any) -> list[str]:
         rating = "" if r.rating is None else str(r.rating)
         return [projects[r.project_id], people[r.sponsor_id], ts(r.sent_at), ts(r.answered_at), rating,
-                cf.write_text(r.comment)]  # fmt: skip
+                text(r.comment)]  # fmt: skip
 
     async for chunk in _stream(session, stmt, shape):
         yield chunk
 
 
 async def _outcomes(session: AsyncSession, org_id: int) -> AsyncIterator[list[list[str]]]:
-    num = cf.write_number
+    num, text = cf.write_number, cf.write_text
     stmt = (
         select(Project.name, Outcome.metric, Outcome.unit, Outcome.baseline, Outcome.target, Outcome.current,
                Outcome.benefit, Outcome.due)
@@ -116,7 +126,7 @@ async def _outcomes(session: AsyncSession, org_id: int) -> AsyncIterator[list[li
     )  # fmt: skip
 
     def shape(r: Any) -> list[str]:
-        return [r.name, r.metric, cf.write_text(r.unit), num(r.baseline), num(r.target), num(r.current),
+        return [text(r.name), text(r.metric), text(r.unit), num(r.baseline), num(r.target), num(r.current),
                 num(r.benefit), cf.write_date(r.due)]  # fmt: skip
 
     async for chunk in _stream(session, stmt, shape):
@@ -126,7 +136,7 @@ async def _outcomes(session: AsyncSession, org_id: int) -> AsyncIterator[list[li
 async def _painpoints(session: AsyncSession, org_id: int) -> AsyncIterator[list[list[str]]]:
     people = await person_labels(session, org_id)
     projects = await _project_names(session, org_id)
-    ts, num = cf.write_timestamp, cf.write_number
+    ts, num, text = cf.write_timestamp, cf.write_number, cf.write_text
     stmt = (
         select(PainPoint.project_id, PainPoint.reported_by, PainPoint.reported_at, PainPoint.text,
                PainPoint.impact, PainPoint.status, PainPoint.resolved_at, PainPoint.metric, PainPoint.baseline,
@@ -136,8 +146,8 @@ async def _painpoints(session: AsyncSession, org_id: int) -> AsyncIterator[list[
     )  # fmt: skip
 
     def shape(r: Any) -> list[str]:
-        return [projects[r.project_id], people[r.reported_by], ts(r.reported_at), r.text, str(r.impact), r.status,
-                ts(r.resolved_at), cf.write_text(r.metric), num(r.baseline), num(r.after), r.better]  # fmt: skip
+        return [projects[r.project_id], people[r.reported_by], ts(r.reported_at), text(r.text), str(r.impact),
+                r.status, ts(r.resolved_at), text(r.metric), num(r.baseline), num(r.after), r.better]  # fmt: skip
 
     async for chunk in _stream(session, stmt, shape):
         yield chunk

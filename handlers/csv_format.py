@@ -3,6 +3,13 @@
 Shared by import and export so that what export writes is exactly what import reads back:
 times as `YYYY-MM-DDTHH:MM:SSZ` (naive UTC inside), dates as `YYYY-MM-DD`, numbers without a
 useless `.0`, and an empty cell for a missing value.
+
+Every text cell (names, people, comments, pain-point text, metric, unit...) is written by
+`write_text` and read by `text`, `free_text` or `person`, which undo its one change: a cell a
+spreadsheet would run as a formula (beginning with `=`, `+`, `-`, `@`, tab or carriage return)
+is written with a leading `'`, and so is one that already begins with `'`s followed by one of
+those, so that reading back removes exactly one `'` and the round trip is exact. Text cells also
+refuse control characters (`handlers.text`): NUL, ESC, bidirectional overrides and the like.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ import datetime as dt
 import math
 import re
 
+from handlers.text import name_problem, text_problem, visible
 from storage.models import CADENCES, DAYS, LATEST_DUE
 
 KINDS = ("projects", "responses", "outcomes", "painpoints")
@@ -53,29 +61,55 @@ class CellError(ValueError):
 
 
 def shown(value: str, limit: int = 40) -> str:
-    """A cell quoted for an error message, shortened so one bad cell cannot flood the output."""
+    """A cell quoted for an error message, shortened so one bad cell cannot flood the output;
+    control characters are shown as escapes (\\x1b), never sent raw to a terminal."""
     value = value.strip()
-    return f"'{value}'" if len(value) <= limit else f"'{value[: limit - 1]}…'"
+    value = value if len(value) <= limit else f"{value[: limit - 1]}…"
+    return f"'{visible(value)}'"
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # what makes a spreadsheet run a cell (or hide its start)
+_ESCAPED_START = frozenset("=+-@\t\r'")
+
+
+def unquote(value: str) -> str:
+    """Undo `write_text`: one leading `'` removed when it is followed by `'`s and then a formula start."""
+    if value[:1] == "'" and value.lstrip("'").startswith(FORMULA_START):
+        return value[1:]
+    return value
 
 
 def text(value: str, column: str, limit: int, *, required: bool = False) -> str | None:
-    """A name-like cell: surrounding spaces dropped, empty means missing."""
+    """A name-like cell: surrounding spaces dropped, empty means missing, no control characters."""
     value = value.strip()
     if not value:
         if required:
             raise CellError(f"{column} is required")
         return None
+    if value[0] == "'":
+        value = unquote(value)
     if len(value) > limit:
         raise CellError(f"{column} is longer than {limit} characters")
+    problem = name_problem(value)
+    if problem:
+        raise CellError(f"{column} {problem}")
     return value
 
 
 def free_text(value: str, column: str, *, required: bool = False) -> str | None:
-    """A comment or description: kept exactly as written (it is part of what a row is), blank is missing."""
+    """A comment or description: kept exactly as written (it is part of what a row is), blank is missing.
+
+    Line breaks and tabs are text; other control characters (NUL, ESC, BEL, bidirectional
+    overrides) are refused."""
+    if value[:1] == "'":
+        value = unquote(value)
     if not value.strip():
         if required:
             raise CellError(f"{column} is required")
         return None
+    problem = text_problem(value)
+    if problem:
+        raise CellError(f"{column} {problem}")
     return value
 
 
@@ -180,6 +214,11 @@ def person(value: str, column: str) -> str:
     value = value.strip()
     if not value:
         raise CellError(f"{column} is required (an e-mail address or a platform user id)")
+    if value[0] == "'":
+        value = unquote(value)
+    problem = name_problem(value)
+    if problem:
+        raise CellError(f"{column} {problem}")
     if "@" in value:
         if len(value) > 320 or _EMAIL.fullmatch(value) is None:
             raise CellError(f"{column} {shown(value)} is not an e-mail address")
@@ -220,4 +259,9 @@ def write_number(value: float | None) -> str:
 
 
 def write_text(value: str | None) -> str:
-    return "" if value is None else value
+    """A text cell: `'` before what a spreadsheet would run as a formula (see the module docstring)."""
+    if value is None:
+        return ""
+    if value[:1] in _ESCAPED_START and (value[0] != "'" or value.lstrip("'").startswith(FORMULA_START)):
+        return "'" + value
+    return value

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from handlers import csv_format as cf
+from handlers.text import text_control
 
 
 class ProjectRow(NamedTuple):
@@ -88,7 +89,7 @@ def parse_response(f: list[str]) -> Parsed:
     sent_at = _cell(p, cf.timestamp, f[2], "sent_at", required=True)
     answered_at = _cell(p, cf.timestamp, f[3], "answered_at")
     rating = _cell(p, cf.one_to_five, f[4], "rating")
-    comment = cf.free_text(f[5], "comment")
+    comment = _cell(p, cf.free_text, f[5], "comment")
     if answered_at is not None and rating is None and f[4].strip() == "":
         p.append("answered_at is set but rating is empty (give both, or neither for an unanswered check-in)")
     if rating is not None and answered_at is None and f[3].strip() == "":
@@ -156,7 +157,7 @@ class ResponseParser:
     """`parse_response` with a quick path for the ordinary row, for million-row files.
 
     A project or person cell already seen in a good row is not checked again, and a row of the
-    usual shape is read with a handful of C calls. Anything else, good or bad, goes through
+    usual shape is read with a handful of C calls (a comment is only checked to be printable). Anything else, good or bad, goes through
     `parse_response`, so both paths accept and produce exactly the same rows.
     """
 
@@ -177,6 +178,8 @@ class ResponseParser:
                 if answered_at < sent_at:  # type: ignore[operator]
                     raise _Unusual
                 comment = f[5] if f[5] and not f[5].isspace() else None
+                if comment is not None and (comment[0] == "'" or text_control(comment)):
+                    raise _Unusual  # a spreadsheet-safety quote or a control character
             elif f[4] or f[5]:
                 raise _Unusual
             else:
