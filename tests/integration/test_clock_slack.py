@@ -12,15 +12,17 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import pytest
+from sqlalchemy import select
 
 import bot.slack.clients as slack_clients
+from bot import lookup
 from bot.config import Settings
 from bot.runtime import Runtime, start
 from bot.scheduler import Clock, ClockConfig
 from storage.db import Database
 from storage.models import Checkin, Delivery, Person, Project
 from storage.queries import add_identity, add_person, get_or_create_org, name_key
-from tests.fakes.slack_api import dm_channel
+from tests.fakes.slack_api import Message, dm_channel
 from tests.fakes.slack_history import FakeSlackWithHistory
 
 ADMIN = "UADMIN001"
@@ -181,3 +183,53 @@ async def test_permanent_errors_fail_the_check_in_and_tell_the_pmo_once_per_pers
         assert people["Sponsor 0"] is True and people["Sponsor 1"] is False
         assert not s.slack.dm(gone)
         assert dm_channel(gone) not in {m.channel for m in s.slack.messages.values()}
+
+
+async def test_sixteen_uncertain_claims_within_slacks_history_limit_are_each_sent_once(
+    database_url: str,
+) -> None:
+    """Issue 9 item 11: conversations.history at 1 read a window and 15 messages a page.
+
+    Sixteen sends are taken by Slack and answered 500, so each of the sixteen claims (two per DM)
+    is uncertain and looked for before any retry; each DM also holds 20 other recent messages, so
+    a read needs two pages. Whatever the 429s, nothing is sent twice and nothing is lost."""
+    async with scene(database_url, 8, send_rate=100.0, lease=60.0) as s:
+        async with s.runtime.db.transaction() as session:  # a second project for every sponsor
+            for first in list(await session.scalars(select(Project).order_by(Project.id))):
+                session.add(
+                    Project(
+                        org_id=first.org_id,
+                        name=f"{first.name} again",
+                        name_key=f"{first.name_key} again",
+                        sponsor_id=first.sponsor_id,
+                        cadence=first.cadence,
+                        day=first.day,
+                        time=first.time,
+                        ask="off",
+                        archived=False,
+                        created_at=first.created_at,
+                    )
+                )
+        for user in s.sponsors:
+            for n in range(20):
+                ts = s.slack._next_ts()
+                s.slack.messages[(dm_channel(user), ts)] = Message(  # type: ignore[index]
+                    channel=dm_channel(user), ts=ts, text=f"noise {n}", blocks=None, team_id=None
+                )
+        s.slack.limit_history(per_window=1, window=0.3, page=15)
+        s.slack.on("chat.postMessage", status=500, taken=True, times=16)  # posted, then answered 500
+        await s.round()
+        await s.round()
+        assert [s.check_ins_to(user) for user in s.sponsors] == [2] * 8  # each claim once
+        assert len(s.slack.called("chat.postMessage")) == 16  # found, never posted again
+        pages = s.slack.called("conversations.history", where=lambda c: c.status == 200)
+        assert all(int(c.args["limit"]) <= 15 for c in s.slack.called("conversations.history"))
+        assert len(pages) < 16  # fewer reads than claims: looks in one DM share a read
+        assert s.slack.history_limited > 0  # the limit was met, and waited out
+        first_claim = min(d.claimed_at for d in await s.rows(Delivery)).replace(tzinfo=dt.UTC)
+        margin = lookup.MARGIN.total_seconds()
+        for call in s.slack.called("conversations.history"):  # only the window since the claims
+            assert float(call.args["oldest"]) >= first_claim.timestamp() - margin - 1
+        checkins = await s.rows(Checkin)
+        assert len(checkins) == 16 and all(c.message_refs["slack"]["ts"] for c in checkins)
+        assert {d.status for d in await s.rows(Delivery)} == {"sent"}
