@@ -11,6 +11,8 @@ from aiohttp import web
 from bot.channels import Channel, FirstDirectory, Router
 from bot.config import Settings
 from bot.local.channel import LocalChannel, LocalDirectory
+from bot.work import DurableWork
+from handlers.inbox import Inbox
 from handlers.people import bootstrap_admins
 from handlers.ports import Directory, Policy, Services
 from storage.db import Database
@@ -42,6 +44,7 @@ class Runtime:
     org_id: int
     services: Services = field(init=False)
     platforms: list[Platform] = field(default_factory=list)
+    work: DurableWork = field(init=False)  # what channels acknowledge, kept until done (bot/work.py)
 
 
 PlatformFactory = Callable[[Runtime], Platform]
@@ -94,6 +97,7 @@ async def start(
         await bootstrap_admins(session, org.id, settings.pmo_admins)
         org_id = org.id
     runtime = Runtime(settings=settings, db=db, org_id=org_id)
+    runtime.work = DurableWork(Inbox(db), lambda: runtime.services)
     runtime.platforms = [
         make(runtime) for make in (platform_factories(settings) if factories is None else factories)
     ]

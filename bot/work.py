@@ -20,8 +20,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager, suppress
 from typing import Any
 
 from handlers import inbox
@@ -117,6 +117,19 @@ class DurableWork:
             self._idle.clear()
             queue.put_nowait((job, asyncio.get_running_loop().time()))
         return job
+
+    @asynccontextmanager
+    async def inline(self, platform: str, kind: str, body: dict[str, Any]) -> AsyncIterator[Job]:
+        """Work done inside its own request (Teams, the console answer when it is done): recorded
+        first, marked by its use case as it goes, deleted when the request is answered. A crash in
+        between leaves the row, and the kind's handler finishes what the use case had queued."""
+        self._ensure_started()
+        job = await self.inbox.record(platform, kind, body)
+        try:
+            with inbox.running(job.id):
+                yield job
+        finally:
+            self.inbox.finish(job.id)
 
     async def run_now(self, job: Job) -> None:
         self._busy += 1

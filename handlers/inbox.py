@@ -45,6 +45,7 @@ LEASE = 10.0  # seconds a process holds a job it has not finished; renewed every
 BATCH = 500  # rows written in one transaction at most
 MAX_ATTEMPTS = 5  # a job taken over this often is kept as `failed` for operators, not tried again
 RESUMABLE = ("new", "applied", "sent")
+NOT_RECORDED = "Sorry, I could not record that just now; nothing was done. Please try again in a minute."
 
 
 class Unrecorded(Exception):

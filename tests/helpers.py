@@ -120,13 +120,21 @@ class World:
         return await self.rows(LocalMessage, LocalMessage.channel == channel)
 
     async def snapshot(self) -> dict[str, list[tuple[Any, ...]]]:
-        """Every row of every table, in primary-key order: equal snapshots mean nothing changed."""
-        tables: dict[str, list[tuple[Any, ...]]] = {}
-        async with self.db.sessions() as session:
-            for table in Base.metadata.sorted_tables:
-                result = await session.execute(select(table).order_by(*table.primary_key.columns))
-                tables[table.name] = [tuple(row) for row in result]
-        return tables
+        return await snapshot(self.db)
+
+
+async def snapshot(db: Database, *, skip: tuple[str, ...] = ()) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table, in primary-key order: equal snapshots mean nothing changed.
+
+    The inbox holds work in flight, not data: a job's row comes and goes with its request."""
+    tables: dict[str, list[tuple[Any, ...]]] = {}
+    async with db.sessions() as session:
+        for table in Base.metadata.sorted_tables:
+            if table.name == "inbox" or table.name in skip:
+                continue
+            result = await session.execute(select(table).order_by(*table.primary_key.columns))
+            tables[table.name] = [tuple(row) for row in result]
+    return tables
 
 
 def message_view(message: LocalMessage) -> View:

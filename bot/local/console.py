@@ -16,8 +16,10 @@ import asyncio
 import datetime as dt
 import ipaddress
 import json
+import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,7 +29,9 @@ from sqlalchemy import func, select
 
 from bot.local.channel import PLATFORM
 from bot.runtime import Runtime
+from bot.work import Unrecorded
 from handlers.commands import run_command
+from handlers.inbox import NOT_RECORDED, Job
 from handlers.interactions import act, direct_message
 from handlers.people import identify
 from handlers.ports import Caller
@@ -35,7 +39,10 @@ from handlers.views import View
 from storage.models import LocalMessage, Person, Project
 from storage.queries import find_person_by_email
 
+log = logging.getLogger(__name__)
+
 STATIC = Path(__file__).with_name("static")
+RESUME_KIND = "console.request"
 API = "/console/api"
 ADMIN_EXTERNAL_ID = "admin"
 ADMIN_NAME = "Console admin"
@@ -63,6 +70,7 @@ class BadInput(Exception):
 def add_console_routes(app: web.Application, runtime: Runtime) -> None:
     """Serve the page at `/`, its files under /console/static/ and its JSON API under /console/api/."""
     console = Console(runtime)
+    runtime.work.register(RESUME_KIND, _resumed)
     app.router.add_get("/", console.guarded(console.index))
     app.router.add_static("/console/static/", STATIC)
     api = {
@@ -77,6 +85,11 @@ def add_console_routes(app: web.Application, runtime: Runtime) -> None:
     }
     for (method, name), handler in api.items():
         app.router.add_route(method, f"{API}/{name}", console.guarded(handler))
+
+
+async def _resumed(job: Job) -> None:
+    """A console request cut short by a crash: its queued messages were sent (DurableWork); its
+    answer was never shown, so the person saw it fail and sees the outcome in their messages."""
 
 
 class Console:
@@ -102,6 +115,18 @@ class Console:
                 return web.json_response({"error": exc.message}, status=exc.status)
 
         return wrapper
+
+    @asynccontextmanager
+    async def recorded(self, what: dict[str, Any]) -> AsyncIterator[None]:
+        """A request is recorded in the inbox before it is handled (bot/work.py `inline`): if the
+        process dies after its use case committed, the messages it queued are still sent; one the
+        database cannot record gets 503 and changes nothing."""
+        try:
+            async with self.runtime.work.inline(PLATFORM, RESUME_KIND, what):
+                yield
+        except Unrecorded as exc:
+            log.warning("a console request was refused: the inbox could not record it (%s)", exc)
+            raise BadInput(NOT_RECORDED, status=503) from None
 
     def caller(self, person: Person, channel: str | None = None) -> Caller:
         return Caller(org_id=self.runtime.org_id, person_id=person.id, platform=PLATFORM, channel=channel)
@@ -217,7 +242,8 @@ class Console:
         person = await self.person(data.get("person"))
         text = _text(data, "text", MAX_TEXT)
         channel = _channel(data.get("channel"))
-        return _view(await run_command(self.runtime.services, self.caller(person, channel), text))
+        async with self.recorded({"command": text}):
+            return _view(await run_command(self.runtime.services, self.caller(person, channel), text))
 
     async def act(self, request: web.Request) -> web.Response:
         data = await _json_body(request)
@@ -227,13 +253,15 @@ class Console:
         if not isinstance(payload, dict):
             raise BadInput("payload must be a JSON object (what the button carried).")
         values = _values(data.get("values"))
-        return _view(await act(self.runtime.services, self.caller(person), action, payload, values))
+        async with self.recorded({"action": action}):
+            return _view(await act(self.runtime.services, self.caller(person), action, payload, values))
 
     async def message(self, request: web.Request) -> web.Response:
         data = await _json_body(request)
         person = await self.person(data.get("person"))
         text = _text(data, "text", MAX_TEXT)
-        return _view(await direct_message(self.runtime.services, self.caller(person), text))
+        async with self.recorded({"message": True}):
+            return _view(await direct_message(self.runtime.services, self.caller(person), text))
 
 
 # ---- parsing and answering ----------------------------------------------------------------------

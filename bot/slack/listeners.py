@@ -42,7 +42,7 @@ from handlers.commands import run_command
 from handlers.events import EventLedger
 from handlers.followups import ACTION as FOLLOW_UP
 from handlers.forms import form_for
-from handlers.inbox import Job, Retry
+from handlers.inbox import NOT_RECORDED, Job, Retry
 from handlers.interactions import act, direct_message
 from handlers.outbox import OOPS
 from handlers.parser import ParseError, parse
@@ -57,7 +57,6 @@ log = logging.getLogger(__name__)
 PLATFORM = "slack"
 SUBMIT_BUDGET = 2.0  # seconds a modal submission may take before Slack's 3 s are at risk
 COMMAND_CHARS = 500
-NOT_RECORDED = "Sorry, I could not record that just now; nothing was done. Please try again in a minute."
 USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 FORMS = re.compile(r"^(taste_comment|painpoint)$")
 

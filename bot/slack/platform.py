@@ -17,9 +17,7 @@ from bot.slack.directory import SlackDirectory
 from bot.slack.listeners import SlackListeners
 from bot.slack.people import SlackPeople
 from bot.slack.workspaces import Workspaces
-from bot.work import Acknowledgements, DurableWork
 from handlers.events import EventLedger
-from handlers.inbox import Inbox
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -49,9 +47,8 @@ class SlackPlatform:
         self.people = SlackPeople(runtime.db, settings.pmo_admins)
         self.channel = SlackChannel(self.workspaces)
         self.directory = SlackDirectory(self.workspaces, settings.pmo_admins)
-        acks = Acknowledgements()
-        self.bolt = build_bolt_app(settings, self.pool, self.workspaces, acks)
-        self.work = DurableWork(Inbox(runtime.db), lambda: runtime.services, acks=acks)
+        self.work = runtime.work
+        self.bolt = build_bolt_app(settings, self.pool, self.workspaces, self.work.acks)
         self.listeners = SlackListeners(
             runtime, self.workspaces, self.people, self.channel, EventLedger(runtime.db), self.work
         )

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from botbuilder.core import ActivityHandler, InvokeResponse, TurnContext
@@ -29,7 +30,9 @@ from bot.teams.export import Exporter, consent_activity, export_kind
 from bot.teams.members import PLATFORM, client_timezone, find_identity, member_from, remember
 from bot.teams.sender import Refused, Sender, tenant_of
 from bot.teams.text import command_text, mentions
+from bot.work import Unrecorded
 from handlers.commands import run_command
+from handlers.inbox import NOT_RECORDED, Job
 from handlers.interactions import act, action_name, direct_message
 from handlers.outbox import OOPS, deliver
 from handlers.ports import Caller, DeliveryFailed
@@ -44,6 +47,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+RESUME_KIND = "teams.activity"
 REFRESH_AFTER = dt.timedelta(days=1)  # how often a person's Teams profile (e-mail, name) is asked again
 WELCOME = (
     "I ask project sponsors how their project tastes, track what keeps them up at night, and show the "
@@ -87,6 +91,40 @@ class TeamsBot(ActivityHandler):
         return self.runtime.services
 
     async def on_turn(self, turn_context: TurnContext) -> None:
+        """Each activity is recorded in the inbox before it is handled, and handled before Teams is
+        answered (bot/work.py `inline`): a crash after its use case committed is finished by
+        `resume` in whichever process comes next; one that the database cannot record is refused."""
+        activity = turn_context.activity
+        try:
+            async with self.runtime.work.inline(PLATFORM, RESUME_KIND, {"activity": activity.serialize()}):
+                await self._turn(turn_context)
+        except Unrecorded as exc:
+            log.warning("a Teams activity was refused: the inbox could not record it (%s)", exc)
+            if activity.type == "message":
+                try:
+                    await self.sender.reply(turn_context, card_activity(error(NOT_RECORDED)))
+                except Exception:  # noqa: BLE001 - already failing; the log has the cause
+                    log.warning("could not tell the sender to try again")
+
+    async def resume(self, job: Job) -> None:
+        """An activity whose use case committed before the process died: what it queued was sent
+        (DurableWork); the answer the person did not see is sent now, proactively. An activity that
+        never got that far was not answered, so Teams told the person it failed: nothing to finish."""
+        view = job.done
+        if view is None:
+            log.info("a Teams activity interrupted before it changed anything was dropped (%s)", job.id)
+            return
+        activity = Activity().deserialize(job.body["activity"])
+        reference = reference_dict(activity)
+        value = activity.value if isinstance(activity.value, dict) else {}
+        clicked = activity.reply_to_id
+        if view.ok and action_name(str(value.get("action") or "")) in ("taste", "taste_comment") and clicked:
+            if not await self._is_recorded(value.get("checkin"), clicked):
+                await self.sender.update(reference, card_activity(view, activity_id=clicked))
+            return
+        await self.sender.send(reference, card_activity(replace(view, attachment=None)))
+
+    async def _turn(self, turn_context: TurnContext) -> None:
         try:
             await super().on_turn(turn_context)
         except Refused as exc:  # Teams would not take our answer; nothing more can be said there

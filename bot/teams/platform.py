@@ -15,7 +15,7 @@ from aiohttp import web
 from botbuilder.integration.aiohttp import CloudAdapter
 
 from bot.teams.auth import BotFrameworkEndpoints, build_authentication
-from bot.teams.bot import TeamsBot
+from bot.teams.bot import RESUME_KIND, TeamsBot
 from bot.teams.channel import TeamsChannel
 from bot.teams.directory import TeamsDirectory
 from bot.teams.pacing import Pacer
@@ -53,6 +53,7 @@ class TeamsPlatform:
         self.channel = TeamsChannel(runtime, self.sender)
         self.directory = TeamsDirectory(runtime, self.sender)
         self.bot = TeamsBot(runtime, self.sender, self.channel)
+        runtime.work.register(RESUME_KIND, self.bot.resume)
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_post(ROUTE, self.messages)

@@ -32,6 +32,7 @@ from tests.fakes.slack_signing import (
     signed_headers,
     view_submission,
 )
+from tests.helpers import snapshot as tables_snapshot
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 ADMIN, STAFF, SPONSOR, MEMBER, OTHER = "UADMIN01", "USTAFF01", "USPONSOR1", "UMEMBER01", "UOTHER001"
@@ -235,21 +236,8 @@ async def send_checkin(bot: SlackBot, project: str = "Apollo", kind: str = "chec
 
 
 async def snapshot(bot: SlackBot) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table: equal snapshots mean nothing changed.
-
-    The inbox holds work in flight, not data: a job's row comes and goes with its request."""
-    from sqlalchemy import select
-
-    from storage.models import Base
-
-    tables: dict[str, list[tuple[Any, ...]]] = {}
-    async with bot.runtime.db.sessions() as session:
-        for table in Base.metadata.sorted_tables:
-            if table.name == "inbox":
-                continue
-            result = await session.execute(select(table).order_by(*table.primary_key.columns))
-            tables[table.name] = [tuple(row) for row in result]
-    return tables
+    """Every row of every table: equal snapshots mean nothing changed."""
+    return await tables_snapshot(bot.runtime.db)
 
 
 async def rows(bot: SlackBot, model: Any, *where: Any) -> list[Any]:

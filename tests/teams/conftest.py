@@ -23,8 +23,8 @@ from bot.teams.pacing import Pacer
 from bot.teams.platform import TeamsPlatform
 from bot.teams.retry import RetryPolicy
 from bot.web import build_app
-from storage.models import Base
 from tests.fakes.bot_connector import ISSUER, FakeBotFramework, TokenSigner, User
+from tests.helpers import snapshot
 
 APP_ID = "8c6a2c0e-5f7e-4c1b-9d0a-2b1f3e4d5c6a"
 APP_PASSWORD = "test-app-password-0123456789"
@@ -214,16 +214,7 @@ class TeamsWorld:
         return self.fake.sent(conversation)[-1]["id"]
 
     async def snapshot(self) -> dict[str, list[tuple[Any, ...]]]:
-        from sqlalchemy import select
-
-        tables: dict[str, list[tuple[Any, ...]]] = {}
-        async with self.runtime.db.sessions() as session:
-            for table in Base.metadata.sorted_tables:
-                if table.name == "processed_events":
-                    continue
-                result = await session.execute(select(table).order_by(*table.primary_key.columns))
-                tables[table.name] = [tuple(row) for row in result]
-        return tables
+        return await snapshot(self.runtime.db, skip=("processed_events",))
 
 
 def card_text(card: dict[str, Any]) -> str:
