@@ -423,3 +423,76 @@ async def test_requests_from_other_sites_are_refused(client: TestClient, runtime
         f"{API}/command", json=body, headers={"Origin": str(client.make_url("")).rstrip("/")}
     )
     assert (await ok_json(same_site))["view"]["ok"]
+
+
+# ---- what is never lost (CONTRACT section 8) -----------------------------------------------------
+
+
+async def test_an_answer_cut_short_after_it_was_stored_is_shown_by_the_next_process(
+    client: TestClient, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+    import contextlib
+    import datetime as dt
+
+    import aiohttp
+    from sqlalchemy import update
+
+    from bot.local.channel import LocalChannel
+    from bot.work import DurableWork
+    from handlers.inbox import Inbox
+    from storage.db import utcnow
+    from storage.models import InboxJob
+    from tests.slack.harness import eventually
+
+    _admin, sam, message = await apollo_with_checkin(client)
+    choice = next(c for c in message["view"]["choices"] if c["payload"].get("rating") == 5)
+
+    async def killed(*_args: Any, **_kwargs: Any) -> None:  # the process dies while it shows the answer
+        raise asyncio.CancelledError
+
+    monkeypatch.setattr(LocalChannel, "update", killed)
+    monkeypatch.setattr(runtime.work.inbox, "finish", lambda _job_id: None)  # no cleanup after a kill
+    with contextlib.suppress(aiohttp.ServerDisconnectedError):
+        await client.post(
+            f"{API}/act", json={"person": sam, "action": choice["action"], "payload": choice["payload"]}
+        )
+    await runtime.work.stop()
+    monkeypatch.undo()
+    async with runtime.db.transaction() as session:
+        assert (await session.scalar(select(InboxJob.state))) == "applied"
+        await session.execute(update(InboxJob).values(lease_until=utcnow() - dt.timedelta(seconds=1)))
+
+    successor = DurableWork(Inbox(runtime.db, owner="web-next"), lambda: runtime.services, sweep_every=0.05)
+    from bot.local import console
+
+    successor.register(console.RESUME_KIND, console._resumed)
+    successor.start()
+
+    async def shown() -> bool:
+        [current] = await inbox(client, sam)
+        return "Your answer: 😋 Delicious" in json.dumps(current["view"], ensure_ascii=False)
+
+    await eventually(shown, 10)
+    await successor.stop()
+    assert (await counts(runtime))["answers"] == 1
+
+
+async def test_a_request_that_cannot_be_recorded_gets_503_and_changes_nothing(
+    client: TestClient, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from handlers.inbox import NOT_RECORDED, Unrecorded
+
+    _admin, sam, message = await apollo_with_checkin(client)
+    choice = next(c for c in message["view"]["choices"] if c["payload"].get("rating") == 5)
+    before = await counts(runtime)
+
+    async def refuse(*_args: Any, **_kwargs: Any) -> Any:
+        raise Unrecorded("the database did not answer in time")
+
+    monkeypatch.setattr(runtime.work.inbox, "record", refuse)
+    response = await client.post(
+        f"{API}/act", json={"person": sam, "action": choice["action"], "payload": choice["payload"]}
+    )
+    assert response.status == 503 and (await response.json())["error"] == NOT_RECORDED
+    assert await counts(runtime) == before
