@@ -94,7 +94,7 @@ async def claim_checkin(
         kind=kind,
         occurrence=occurrence,
         status="open",
-        sent_at=now,
+        sent_at=now.replace(microsecond=0),  # to the second, as files hold it (the clock's now has more)
         message_refs={},
     )
     session.add(checkin)

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import exists, insert, select, update
+from sqlalchemy import ColumnElement, exists, func, insert, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.csv_bulk import Bulk, batched
@@ -26,6 +26,7 @@ from storage.models import KIND_TASTE, Answer, Checkin, Measurement, Outcome, Pa
 from storage.queries import name_key
 
 BATCH = 10_000
+SECOND = dt.timedelta(seconds=1)
 CLOSE_AFTER = dt.timedelta(days=7)  # CONTRACT.md section 5: unanswered check-ins close after seven days
 
 Rows = Iterable[tuple[int, Row]]
@@ -285,7 +286,10 @@ class _ResponseWriter:
         for pid, sid, row in keyed:
             old = found.get((pid, sid, row.sent_at)) if found else None
             if old is not None:
-                if row.answered_at is None or (old.answered_at, old.rating, old.comment) == row[3:6]:
+                if (
+                    row.answered_at is None
+                    or (to_second(old.answered_at), old.rating, old.comment) == row[3:6]
+                ):
                     self.counts.skipped += 1
                 else:
                     changes.append((old.id, sid, row))
@@ -315,6 +319,21 @@ class _ResponseWriter:
             self.counts.updated += len(changes)
 
 
+def _has_fraction(session: AsyncSession) -> ColumnElement[bool]:
+    """sent_at is not a whole second: how each database says it (elsewhere: every row, filtered here)."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":  # stored as text, 'YYYY-MM-DD HH:MM:SS.ffffff'
+        return func.substr(Checkin.sent_at, 21) != "000000"
+    if dialect == "postgresql":
+        return func.date_trunc("second", Checkin.sent_at) != Checkin.sent_at
+    return true()
+
+
+def to_second(moment: dt.datetime | None) -> dt.datetime | None:
+    """A stored time as files hold it: whole seconds (older databases may hold microseconds)."""
+    return moment.replace(microsecond=0) if moment is not None and moment.microsecond else moment
+
+
 async def _answers_of(session: AsyncSession, checkin_ids: list[int]) -> None:
     """The answer history row of each answered check-in just created (one batch), copied in the database."""
     source = select(Checkin.org_id, Checkin.id, Checkin.sponsor_id, Checkin.rating, Checkin.comment,
@@ -340,24 +359,45 @@ async def _with_taste_history(session: AsyncSession, project_ids: set[int]) -> s
 async def _existing_checkins(
     session: AsyncSession, keyed: list[tuple[int, int, Any]], with_history: set[int]
 ) -> dict[tuple[int, int, dt.datetime], Any]:
-    """Existing taste check-ins matching this batch's (project, sponsor, sent_at) keys; the oldest wins."""
+    """Existing taste check-ins matching this batch's (project, sponsor, sent_at) keys; the oldest wins.
+
+    sent_at matches to the second (CONTRACT.md section 6), because files hold whole seconds while a
+    database written before times were stored to the second may hold microseconds. An exact
+    `IN (...)` finds the usual rows; for the keys it misses, one index range scan per project
+    over the batch's times returns only the check-ins whose sent_at has a fraction of a second.
+    """
     times: dict[int, set[dt.datetime]] = {}
     for pid, _sid, row in keyed:
         if pid in with_history:
             times.setdefault(pid, set()).add(row.sent_at)
     found: dict[tuple[int, int, dt.datetime], Any] = {}
+    columns = (Checkin.id, Checkin.sponsor_id, Checkin.sent_at, Checkin.answered_at, Checkin.rating,
+               Checkin.comment)  # fmt: skip
     for pid, moments in times.items():
         ordered = sorted(moments)
         for start in range(0, len(ordered), CHUNK):
             result = await session.execute(
-                select(Checkin.id, Checkin.sponsor_id, Checkin.sent_at, Checkin.answered_at, Checkin.rating,
-                       Checkin.comment)
+                select(*columns)
                 .where(Checkin.project_id == pid, Checkin.kind == KIND_TASTE,
                        Checkin.sent_at.in_(ordered[start : start + CHUNK]))
                 .order_by(Checkin.id)
             )  # fmt: skip
             for old in result:
                 found.setdefault((pid, old.sponsor_id, old.sent_at), old)
+    missed: dict[int, list[dt.datetime]] = {}
+    for pid, sid, row in keyed:
+        if pid in with_history and (pid, sid, row.sent_at) not in found:
+            missed.setdefault(pid, []).append(row.sent_at)
+    fractional = _has_fraction(session)
+    for pid, moments in missed.items():
+        wanted = set(moments)
+        within = (Checkin.project_id == pid, Checkin.kind == KIND_TASTE, Checkin.sent_at > min(wanted),
+                  Checkin.sent_at < max(wanted) + SECOND, fractional)  # fmt: skip
+        for old in await session.execute(select(*columns).where(*within).order_by(Checkin.id)):
+            second = to_second(old.sent_at)
+            key = (pid, old.sponsor_id, second)
+            if second in wanted and (key not in found or old.id < found[key].id):
+                found[key] = old
     return found
 
 
