@@ -19,12 +19,14 @@ Delivery workers (bot/delivery.py) drain the queues, a few per queue, paced per 
 
 Leadership: on PostgreSQL a session advisory lock held on a connection of its own; the others
 try it every tick and take over as soon as the leader's connection is gone. On SQLite a lock
-file beside the database: a second clock refuses to start.
+file beside the database (`pmo.db.clock-lock`, removed when the clock stops cleanly; one left by
+a killed clock is taken over by the next): a second clock refuses to start.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import os
@@ -195,17 +197,21 @@ class SqliteLeadership:
             return True
         import fcntl
 
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            holder = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
-            os.close(fd)
-            raise ClockRefused(
-                f"another clock (process {holder}) is already running against this SQLite database "
-                f"({self.path.with_suffix('')}); on SQLite only one may run. Stop it, or start this one "
-                "with --no-scheduler. Several clocks need PostgreSQL."
-            ) from None
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                holder = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
+                os.close(fd)
+                raise ClockRefused(
+                    f"another clock (process {holder}) is already running against this SQLite database "
+                    f"({self.path.with_suffix('')}); on SQLite only one may run. Stop it, or start this "
+                    "one with --no-scheduler. Several clocks need PostgreSQL."
+                ) from None
+            if self._still_there(fd):
+                break
+            os.close(fd)  # a clock that stopped removed this file after we opened it: open anew
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
         self.fd = fd
@@ -214,10 +220,23 @@ class SqliteLeadership:
     async def holds(self) -> bool:
         return True
 
+    def _still_there(self, fd: int) -> bool:
+        """Whether the locked file is still the one at the path (a stopping clock unlinks it)."""
+        assert self.path is not None
+        try:
+            return os.path.samestat(os.fstat(fd), os.stat(self.path))
+        except FileNotFoundError:
+            return False
+
     async def release(self) -> None:
+        """A clean stop removes the lock file, still holding the lock, so that none is left
+        beside the database; a killed clock's file stays and the next clock takes it over."""
         if self.fd is not None:
             import fcntl
 
+            if self.path is not None:
+                with contextlib.suppress(FileNotFoundError):
+                    self.path.unlink()
             fcntl.flock(self.fd, fcntl.LOCK_UN)
             os.close(self.fd)
             self.fd = None
