@@ -402,6 +402,8 @@ def _parse_arguments(spec: Spec, rest: list[Token]) -> Command:
     last_key: str | None = None
     for token in rest:
         match = None if token.quoted else OPTION.match(token.text)
+        if not token.quoted and DASHED.match(token.text) and not _continues_text(spec, last_key):
+            raise ParseError(_dashed(spec, token.text), spec.usage)
         if match and match.group(1) in spec.options:
             key, value = match.group(1), match.group(2)
             if key in raw_options:
@@ -428,6 +430,29 @@ def _parse_arguments(spec: Spec, rest: list[Token]) -> Command:
     if missing:
         raise ParseError(f"Missing {', '.join(k + ':' for k in missing)} for {spec.name}.", spec.usage)
     return Command(spec, _positional(spec, positional_words), options)
+
+
+DASHED = re.compile(r"^--([A-Za-z][A-Za-z_-]*)(?:=.*)?$", re.DOTALL)  # --days, --days=30
+
+
+def _continues_text(spec: Spec, last_key: str | None) -> bool:
+    """Inside a free-text option (`note:"…"` unquoted) any word, `--x` too, is part of the text."""
+    return last_key is not None and spec.options[last_key] in _FREE_TEXT
+
+
+def _dashed(spec: Spec, word: str) -> str:
+    """What to say to `--days 30`, the shell's way of writing an option: how it is written here."""
+    match = DASHED.match(word)
+    key = match.group(1).lower().replace("-", "_") if match else ""
+    if key in spec.options:
+        return f"Options are written key:value, e.g. {_option_example(spec, key)}, not '{word}'."
+    hint = f", e.g. {_option_example(spec, next(iter(spec.options)))}" if spec.options else ""
+    return f"'{word}' is not an option of {spec.name}: options are written key:value{hint}."
+
+
+def _option_example(spec: Spec, key: str) -> str:
+    shown = re.search(rf"\b{key}:[^\]\s|]+", spec.usage)  # `days:N` from `[days:N]`
+    return shown.group(0) if shown else f"{key}:…"
 
 
 def _positional(spec: Spec, words: list[str]) -> Any:
