@@ -9,6 +9,7 @@ from aiohttp import web
 
 from bot.runtime import Runtime
 from handlers.value import compute_value
+from storage.db import unavailable_reason
 from storage.queries import find_project
 
 log = logging.getLogger(__name__)
@@ -25,23 +26,39 @@ def _bad_request(message: str) -> web.Response:
     return web.json_response({"error": message}, status=400)
 
 
+def _name(request: web.Request, key: str) -> str | web.Response | None:
+    """A project or segment name from the query: None when absent or blank, a 400 when it holds
+    what no name can (control characters such as NUL, bytes that are not UTF-8)."""
+    value = (request.query.get(key) or "").strip()
+    if any(ord(c) < 32 or ord(c) == 127 or 0xD800 <= ord(c) <= 0xDFFF or c == "\ufffd" for c in value):
+        return _bad_request(
+            f"{key} holds characters no name can hold (control characters or bytes that are not UTF-8)"
+        )
+    return value or None
+
+
 async def api_value(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
     token = runtime.settings.pmo_api_token
     if token is None:
         return web.json_response({"error": "the JSON API is off: PMO_API_TOKEN is not set"}, status=404)
-    given = request.headers.get("Authorization", "")
-    if not hmac.compare_digest(given.encode(), f"Bearer {token.reveal()}".encode()):
+    # aiohttp keeps undecodable header bytes as surrogates: encode them back, never fail on them
+    given = request.headers.get("Authorization", "").encode("utf-8", "surrogateescape")
+    if not hmac.compare_digest(given, f"Bearer {token.reveal()}".encode()):
         return web.json_response(
             {"error": "missing or wrong bearer token"}, status=401, headers={"WWW-Authenticate": "Bearer"}
         )
     days_text = request.query.get("days") or "90"
-    if not days_text.isdigit() or not 1 <= int(days_text) <= 3660:
+    if not (days_text.isascii() and days_text.isdigit()) or not 1 <= int(days_text) <= 3660:
         return _bad_request(f"days must be a whole number from 1 to 3660, not '{days_text}'")
-    segment = (request.query.get("segment") or "").strip() or None
+    name, segment = _name(request, "project"), _name(request, "segment")
+    if isinstance(name, web.Response):
+        return name
+    if isinstance(segment, web.Response):
+        return segment
     async with runtime.db.transaction() as session:
         project = None
-        if name := request.query.get("project"):
+        if name:
             project = await find_project(session, runtime.org_id, name)
             if project is None:
                 return web.json_response({"error": f"no project named '{name}'"}, status=404)
@@ -58,7 +75,17 @@ async def no_tracebacks(request: web.Request, handler: web.RequestHandler) -> we
         return await handler(request)
     except web.HTTPException:
         raise
-    except Exception:
+    except Exception as exc:
+        reason = unavailable_reason(exc, request.app[RUNTIME].db.url)
+        if reason is not None:  # an outage, not a bug: say so, and that trying later may work
+            log.warning(
+                "request %s %s: the database is unavailable: %s", request.method, request.path, reason
+            )
+            return web.json_response(
+                {"error": "the database is unavailable; try again later"},
+                status=503,
+                headers={"Retry-After": "30"},
+            )
         log.exception("request %s %s failed", request.method, request.path)
         return web.json_response({"error": "internal error; see the server log"}, status=500)
 
@@ -66,6 +93,15 @@ async def no_tracebacks(request: web.Request, handler: web.RequestHandler) -> we
 def build_app(runtime: Runtime, *, console: bool | None = None) -> web.Application:
     app = web.Application(middlewares=[no_tracebacks], client_max_size=5 * 1024 * 1024)
     app[RUNTIME] = runtime
+
+    async def start_work(_app: web.Application) -> None:
+        runtime.work.start()  # also resumes what a process that died left in the inbox
+
+    async def stop_work(_app: web.Application) -> None:
+        await runtime.work.stop()
+
+    app.on_startup.append(start_work)
+    app.on_cleanup.append(stop_work)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/api/v1/value", api_value)
     for platform in runtime.platforms:
