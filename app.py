@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,8 +28,13 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: {message} (see --help)\n")
 
 
+def _whole(text: str) -> bool:
+    """Digits 0-9 only: str.isdigit alone takes '²' and '٣', which int() refuses or reads."""
+    return text.isascii() and text.isdigit()
+
+
 def _days(text: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= 3660:
+    if not _whole(text) or not 1 <= int(text) <= 3660:
         raise argparse.ArgumentTypeError(f"days must be a whole number from 1 to 3660, not '{text}'")
     return int(text)
 
@@ -44,7 +50,7 @@ def _seconds(text: str) -> float:
 
 
 def _count(text: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= 100_000:
+    if not _whole(text) or not 1 <= int(text) <= 100_000:
         raise argparse.ArgumentTypeError(f"expected a whole number from 1 to 100000, not '{text}'")
     return int(text)
 
@@ -134,8 +140,22 @@ async def _run(command: str, args: Any, settings: Settings) -> int:
         return exc.status
 
 
+def _quiet_broken_pipe() -> NoReturn:
+    """stdout was closed early (`app.py export responses | head -2`): end quietly, as `cat` would.
+
+    What is still buffered cannot be written either; pointing stdout at /dev/null stops Python
+    from reporting that at exit. 141 is the status of a process ended by SIGPIPE (128 + 13)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(141)
+
+
 if __name__ == "__main__":
     try:
-        sys.exit(main())
+        status = main()
+        sys.stdout.flush()
     except KeyboardInterrupt:
         sys.exit(130)
+    except BrokenPipeError:
+        _quiet_broken_pipe()
+    sys.exit(status)

@@ -8,10 +8,13 @@ import json
 import logging
 import signal
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy.exc import DBAPIError
 
 from bot.config import Settings
 from bot.runtime import Runtime, start
@@ -25,7 +28,7 @@ from handlers.people import identify
 from handlers.ports import Caller
 from handlers.value import compute_value
 from handlers.value_view import value_text
-from storage.db import DatabaseUrlError
+from storage.db import DatabaseUrlError, async_url, shown_url, unavailable_reason
 from storage.queries import find_project
 
 log = logging.getLogger("pmo")
@@ -41,24 +44,55 @@ class CliError(Exception):
         self.status = status
 
 
-async def _runtime(settings: Settings) -> Runtime:
+@asynccontextmanager
+async def opened(settings: Settings) -> AsyncIterator[Runtime]:
+    """The runtime of one command: the database opened (and migrated), disposed of at the end.
+
+    The one place where a database that cannot be used (no such directory, read-only, no such
+    PostgreSQL database or role, refused connection) becomes one line and exit status 1, for
+    every command, whether it fails on opening or later; a bad DATABASE_URL is status 2.
+    """
     try:
-        return await start(settings)
+        runtime = await start(settings)
     except DatabaseUrlError as exc:
         raise CliError(str(exc), 2) from None
-    except OSError as exc:
-        raise CliError(f"cannot open the database: {exc}") from None
+    except (OSError, DBAPIError) as exc:
+        reason = unavailable_reason(exc, async_url(settings.database_url)) or _first_line(exc)
+        raise CliError(f"cannot open the database: {reason} ({_shown(settings)})") from None
+    try:
+        yield runtime
+    except (OSError, DBAPIError) as exc:
+        reason = unavailable_reason(exc, runtime.db.url)
+        if reason is None:
+            raise
+        raise CliError(f"cannot use the database: {reason} ({_shown(settings)})") from None
+    finally:
+        await runtime.db.dispose()
+
+
+def _shown(settings: Settings) -> str:
+    return f"DATABASE_URL={shown_url(settings.database_url)}"
+
+
+def _first_line(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 async def migrate(settings: Settings, args: Any) -> int:
-    runtime = await _runtime(settings)
-    await runtime.db.dispose()
-    print(f"Database schema is up to date ({runtime.db.safe_url}).")
+    async with opened(settings) as runtime:
+        print(f"Database schema is up to date ({runtime.db.safe_url}).")
     return 0
 
 
-async def serve(settings: Settings, args: Any, runtime: Runtime | None = None) -> int:
-    runtime = runtime or await _runtime(settings)
+async def serve(settings: Settings, args: Any) -> int:
+    async with opened(settings) as runtime:
+        return await _serve(settings, args, runtime)
+
+
+async def _serve(settings: Settings, args: Any, runtime: Runtime) -> int:
     app = build_app(runtime)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
@@ -88,78 +122,82 @@ async def serve(settings: Settings, args: Any, runtime: Runtime | None = None) -
     for platform in runtime.platforms:
         await platform.stop()
     await runner.cleanup()
-    await runtime.db.dispose()
     return 0
 
 
 async def clock(settings: Settings, args: Any) -> int:
     """The scheduler alone (Procfile `clock:`): leads, or waits to take over, until stopped."""
-    runtime = await _runtime(settings)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    for platform in runtime.platforms:
-        await platform.start()
-    try:
-        running = await start_clock(runtime, tick=args.tick, lease=args.lease)
-    except ClockRefused as exc:
+    async with opened(settings) as runtime:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        for platform in runtime.platforms:
+            await platform.start()
+        try:
+            running = await start_clock(runtime, tick=args.tick, lease=args.lease)
+        except ClockRefused as exc:
+            for platform in runtime.platforms:
+                await platform.stop()
+            raise CliError(str(exc)) from None
+        assert running is not None
+        await stop.wait()
+        log.info("clock stopping")
+        await running.stop()
         for platform in runtime.platforms:
             await platform.stop()
-        await runtime.db.dispose()
-        raise CliError(str(exc)) from None
-    assert running is not None
-    await stop.wait()
-    log.info("clock stopping")
-    await running.stop()
-    for platform in runtime.platforms:
-        await platform.stop()
-    await runtime.db.dispose()
     return 0
 
 
 async def deliveries(settings: Settings, args: Any) -> int:
     """What the clock sent and what failed, newest first."""
-    runtime = await _runtime(settings)
-    try:
-        async with runtime.db.transaction() as session:
-            view = await delivery_listing(session, failed_only=args.failed, limit=args.limit)
-    finally:
-        await runtime.db.dispose()
+    async with opened(settings) as runtime, runtime.db.transaction() as session:
+        view = await delivery_listing(session, failed_only=args.failed, limit=args.limit)
     print(view.as_text())
     return 0
 
 
 async def demo(settings: Settings, args: Any) -> int:
-    runtime = await _runtime(settings)
+    async with opened(settings) as runtime:
+        try:
+            async with runtime.db.transaction() as session:
+                summary = await load_demo(session, runtime.org_id)
+        except DemoError as error:
+            raise CliError(str(error), 1) from error
+        if summary.projects:
+            print(f"Demo organisation loaded: {summary}.")
+        else:
+            print("The demo organisation is already in this database.")
+        if args.no_serve:
+            return 0
+        return await _serve(settings, args, runtime)
+
+
+def _check_csv_file(path: Path) -> None:
+    """A FILE argument that cannot be imported: status 2 when it is not a readable file, 1 when
+    it is not UTF-8 text (what a row of a text file cannot be is told row by row)."""
+    if path.is_dir():
+        raise CliError(f"{path} is a directory, not a CSV file", 2)
+    if not path.exists():
+        raise CliError(f"no such file: {path}", 2)
     try:
-        async with runtime.db.transaction() as session:
-            summary = await load_demo(session, runtime.org_id)
-    except DemoError as error:
-        await runtime.db.dispose()
-        raise CliError(str(error), 1) from error
-    if summary.projects:
-        print(f"Demo organisation loaded: {summary}.")
-    else:
-        print("The demo organisation is already in this database.")
-    if args.no_serve:
-        await runtime.db.dispose()
-        return 0
-    return await serve(settings, args, runtime)
+        with path.open("rb") as stream:
+            head = stream.read(8192)
+    except OSError as exc:
+        raise CliError(f"cannot read {path}: {exc.strerror or exc}", 2) from None
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise CliError(f"{path} is UTF-16 text; save it as CSV UTF-8 and import that")
+    if b"\x00" in head:
+        raise CliError(f"{path} is not a CSV file: it holds binary data, not UTF-8 text")
 
 
 async def import_file(settings: Settings, args: Any) -> int:
     path: Path = args.file
-    if not await asyncio.to_thread(path.is_file):
-        raise CliError(f"no such file: {path}", 2)
-    runtime = await _runtime(settings)
-    try:
-        async with runtime.db.transaction() as session:
-            result = await import_csv_file(session, runtime.org_id, args.kind, path)
-            if not result.ok:
-                await session.rollback()
-    finally:
-        await runtime.db.dispose()
+    await asyncio.to_thread(_check_csv_file, path)
+    async with opened(settings) as runtime, runtime.db.transaction() as session:
+        result = await import_csv_file(session, runtime.org_id, args.kind, path)
+        if not result.ok:
+            await session.rollback()
     if not result.ok:
         for problem in result.errors:
             print(f"{path}: line {problem.line}: {problem.reason}", file=sys.stderr)
@@ -172,51 +210,42 @@ async def import_file(settings: Settings, args: Any) -> int:
 
 
 async def export(settings: Settings, args: Any) -> int:
-    runtime = await _runtime(settings)
-    try:
-        async with runtime.db.transaction() as session:
-            if args.out:
-                with args.out.open("w", encoding="utf-8", newline="") as out:
-                    rows = await export_csv(session, runtime.org_id, args.kind, out)
-                print(f"Wrote {rows} {args.kind} rows to {args.out}.", file=sys.stderr)
-            else:
-                await export_csv(session, runtime.org_id, args.kind, sys.stdout)
-    except OSError as exc:
-        raise CliError(f"cannot write {args.out}: {exc.strerror or exc}") from None
-    finally:
-        await runtime.db.dispose()
+    """The CSV to --out, or to stdout; a stdout closed early (`| head`) is left to app.py."""
+    async with opened(settings) as runtime, runtime.db.transaction() as session:
+        if args.out is None:
+            await export_csv(session, runtime.org_id, args.kind, sys.stdout)
+            return 0
+        try:
+            with args.out.open("w", encoding="utf-8", newline="") as out:
+                rows = await export_csv(session, runtime.org_id, args.kind, out)
+        except OSError as exc:
+            raise CliError(f"cannot write {args.out}: {exc.strerror or exc}") from None
+    print(f"Wrote {rows} {args.kind} rows to {args.out}.", file=sys.stderr)
     return 0
 
 
 async def value(settings: Settings, args: Any) -> int:
-    runtime = await _runtime(settings)
-    try:
-        async with runtime.db.transaction() as session:
-            project = None
-            if args.project:
-                project = await find_project(session, runtime.org_id, args.project)
-                if project is None:
-                    raise CliError(f"there is no project named '{args.project}'")
-            report = await compute_value(
-                session, runtime.org_id, project=project, segment=args.segment, days=args.days
-            )
-    finally:
-        await runtime.db.dispose()
+    async with opened(settings) as runtime, runtime.db.transaction() as session:
+        project = None
+        if args.project:
+            project = await find_project(session, runtime.org_id, args.project)
+            if project is None:
+                raise CliError(f"there is no project named '{args.project}'")
+        report = await compute_value(
+            session, runtime.org_id, project=project, segment=args.segment, days=args.days
+        )
     print(json.dumps(report, indent=2) if args.json else value_text(report))
     return 0
 
 
 async def pmo(settings: Settings, args: Any) -> int:
     text = " ".join(args.words)
-    runtime = await _runtime(settings)
-    try:
+    async with opened(settings) as runtime:
         async with runtime.db.transaction() as session:
             admin = await identify(session, runtime.org_id, "cli", SHELL_ID, name="Shell admin")
             admin.role = "admin"
             person_id = admin.id
         view = await run_command(runtime.services, Caller(runtime.org_id, person_id, "cli"), text)
-    finally:
-        await runtime.db.dispose()
     if view.attachment is not None:
         sys.stdout.write(view.attachment.content.decode("utf-8"))
     else:
