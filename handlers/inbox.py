@@ -38,6 +38,7 @@ from handlers.ports import Outgoing, Reply
 from handlers.views import View, view_from_dict
 from storage.db import Database, utcnow
 from storage.models import InboxJob
+from storage.sqlite_writes import urgent
 
 log = logging.getLogger(__name__)
 
@@ -244,11 +245,12 @@ class Inbox:
             for p in batch:
                 p.taken = True
             try:
-                async with self.db.transaction() as session:
-                    if batch:
-                        await session.execute(insert(InboxJob), [p.values for p in batch])
-                    if deletes:
-                        await session.execute(delete(InboxJob).where(InboxJob.id.in_(deletes)))
+                with urgent():  # acknowledgements wait for this commit: it goes before other writers
+                    async with self.db.transaction() as session:
+                        if batch:
+                            await session.execute(insert(InboxJob), [p.values for p in batch])
+                        if deletes:
+                            await session.execute(delete(InboxJob).where(InboxJob.id.in_(deletes)))
             except Exception as exc:  # noqa: BLE001 - every waiter hears of it; the log keeps one line
                 log.warning("the inbox could not record %d requests: %s", len(batch), type(exc).__name__)
                 for p in batch:

@@ -17,6 +17,8 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from storage.sqlite_writes import serialize_writes
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 # The newest migration's revision. A database already there is not handed to Alembic at all,
 # which keeps Alembic (about 11 MB) out of the memory of every start after the first.
@@ -151,6 +153,7 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            serialize_writes(self.engine)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @property

@@ -1,0 +1,114 @@
+"""One writer at a time on SQLite, queued in the event loop instead of in SQLite's busy handler.
+
+SQLite lets one connection write at a time; another writer that finds the database locked sleeps
+in SQLite's busy handler (1, 2, 5, 10, 15, 20, 25 … 100 ms) and tries again. With a few writers
+at once (two inbox workers, the inbox's group commit, the clock) those sleeps, not the work, set
+the pace: a click's transaction waited about 11 ms for a lock held for well under one. So within a
+process, a transaction takes a lock at its first write (INSERT, UPDATE, DELETE, …) and gives it
+back when it commits or rolls back; the next writer is woken at once, in order. Writers marked
+`urgent()` (the inbox's group commit, which acknowledgements wait for) go before the others.
+Reads never take it (WAL lets them run beside the writer). Other processes on the same file still
+meet SQLite's own lock and busy handler, as before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.util import await_only
+
+WAIT = 30.0  # seconds a writer waits for the lock before it fails like a busy database
+_HELD = "pmo_write_lock"
+_READS = ("SELECT", "PRAGMA", "BEGIN", "SAVEPOINT", "RELEASE", "ROLLBACK", "COMMIT")
+_URGENT: ContextVar[bool] = ContextVar("pmo_urgent_write", default=False)
+
+
+@contextmanager
+def urgent() -> Iterator[None]:
+    """Writes in this block go before other waiting writers (someone is waiting for them)."""
+    token = _URGENT.set(True)
+    try:
+        yield
+    finally:
+        _URGENT.reset(token)
+
+
+def is_write(statement: str) -> bool:
+    head = statement.lstrip()[:10].upper()
+    if head.startswith("WITH"):
+        upper = statement.upper()
+        return any(word in upper for word in ("INSERT ", "UPDATE ", "DELETE "))
+    return not head.startswith(_READS)
+
+
+class WriteLock:
+    """A lock with two queues: urgent waiters are served first, each queue in arrival order."""
+
+    def __init__(self) -> None:
+        self.held = False
+        self._waiting: tuple[deque[asyncio.Future[None]], deque[asyncio.Future[None]]] = (deque(), deque())
+
+    async def acquire(self, *, first: bool = False) -> None:
+        if not self.held:
+            self.held = True
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiting[0 if first else 1].append(waiter)
+        try:
+            await waiter
+        except BaseException:
+            if waiter.done() and not waiter.cancelled():
+                self.release()  # handed over just as the wait was given up: pass it on
+            raise
+
+    def release(self) -> None:
+        for queue in self._waiting:
+            while queue:
+                waiter = queue.popleft()
+                if not waiter.done():
+                    waiter.set_result(None)  # stays held: it passes to the waiter
+                    return
+        self.held = False
+
+
+def serialize_writes(engine: AsyncEngine) -> None:
+    """Make the engine's transactions queue for one process-wide write lock (see module doc)."""
+    lock = WriteLock()
+
+    def before_execute(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if conn.info.get(_HELD) or not is_write(statement):
+            return
+        try:
+            await_only(asyncio.wait_for(lock.acquire(first=_URGENT.get()), WAIT))
+        except TimeoutError:
+            raise OperationalError(statement[:60], None, Exception("database is locked")) from None
+        conn.info[_HELD] = True
+
+    def release(info: dict[str, Any]) -> None:
+        if info.pop(_HELD, None):
+            lock.release()
+
+    sync = engine.sync_engine
+    event.listen(sync, "before_cursor_execute", before_execute)
+    # The transaction ends: its commit or rollback follows at once, so the next writer waits for
+    # SQLite at most that long. A connection given back or dropped with a write open lets go too.
+    event.listen(sync, "commit", lambda conn: release(conn.info))
+    event.listen(sync, "rollback", lambda conn: release(conn.info))
+    event.listen(
+        sync.pool,
+        "reset",
+        lambda dbapi_connection, connection_record, reset_state: release(connection_record.info),
+    )
+    event.listen(
+        sync.pool,
+        "invalidate",
+        lambda dbapi_connection, connection_record, exception: release(connection_record.info),
+    )
