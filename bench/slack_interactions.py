@@ -21,6 +21,10 @@ a shared machine), and each server's peak memory (VmHWM).
     python bench/slack_interactions.py                         # the numbers of bench/RESULTS.md
     python bench/slack_interactions.py --requests 300 --rounds 1   # quicker
     python bench/slack_interactions.py --scenarios clicks --requests 10000 --rounds 2   # a long burst
+
+After the rounds, a steady run (the bot alone): rating clicks at `--steady-rate` a second for
+`--steady-seconds`, each click's time until its message was updated (the fake's chat.update on that
+message after the click), as p50/p99/max. `--steady-seconds 0` leaves it out.
 """
 
 from __future__ import annotations
@@ -288,6 +292,58 @@ async def run_scenario(
     return result
 
 
+async def steady(
+    url: str, slack: FakeSlack, targets: list[dict[str, Any]], rate: float, seconds: float
+) -> dict[str, float]:
+    """Clicks at a steady rate; each one's time from sending to the chat.update of its message."""
+    count = int(rate * seconds)
+    made = requests_for("clicks", count, slack, targets, f"steady-{time.monotonic_ns()}")
+    before = {(t["channel"], t["ts"]): len(updates_of(slack, t)) for t in targets}
+    sent: dict[tuple[str, str], list[float]] = {key: [] for key in before}
+    statuses: dict[int, int] = {}
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=200)) as http:
+
+        async def click(i: int, body: str, headers: dict[str, str]) -> None:
+            target = targets[i % len(targets)]
+            sent[(target["channel"], target["ts"])].append(time.monotonic())
+            async with http.post(url + "/slack/events", data=body.encode(), headers=headers) as response:
+                await response.read()
+            statuses[response.status] = statuses.get(response.status, 0) + 1
+
+        started = time.monotonic()
+        tasks = []
+        for i, (body, headers) in enumerate(made):
+            await asyncio.sleep(max(0.0, started + i / rate - time.monotonic()))
+            tasks.append(asyncio.create_task(click(i, body, headers)))
+        await asyncio.gather(*tasks)
+    await slack.wait_for("chat.update", count=sum(before.values()) + count, timeout=600)
+    delays = []
+    for target in targets:
+        key = (target["channel"], target["ts"])
+        updates = updates_of(slack, target)[before[key] :]
+        delays += [update - click for click, update in zip(sent[key], updates, strict=False)]
+    delays.sort()
+    return {
+        "clicks": count,
+        "rate": rate,
+        "p50": delays[len(delays) // 2] * 1000,
+        "p99": delays[min(len(delays) - 1, int(0.99 * len(delays)))] * 1000,
+        "max": delays[-1] * 1000,
+        "non_200": sum(n for status, n in statuses.items() if status != 200),
+    }
+
+
+def updates_of(slack: FakeSlack, target: dict[str, Any]) -> list[float]:
+    """When each chat.update of the target's message arrived (the fake's monotonic clock)."""
+    return [
+        call.at
+        for call in slack.called(
+            "chat.update",
+            lambda c: (c.args.get("channel"), c.args.get("ts")) == (target["channel"], target["ts"]),
+        )
+    ]
+
+
 # ---------------------------------------------------------------- report
 
 
@@ -327,7 +383,12 @@ def summary(r: Result) -> str:
     )
 
 
-def markdown(results: list[Result], memory: dict[str, tuple[float, float]], args: argparse.Namespace) -> str:
+def markdown(
+    results: list[Result],
+    memory: dict[str, tuple[float, float]],
+    args: argparse.Namespace,
+    steady_run: dict[str, float] | None,
+) -> str:
     lines = [
         f"Machine: {platform.node()} · {os.cpu_count()} CPUs · Python {platform.python_version()} · "
         f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC · {args.concurrency} in flight · {args.rounds} rounds "
@@ -351,6 +412,13 @@ def markdown(results: list[Result], memory: dict[str, tuple[float, float]], args
         "",
         f"Peak memory (VmHWM): bot {memory['bot'][1]:.0f} MB, bare Bolt app {memory['bare'][1]:.0f} MB.",
     ]
+    if steady_run:
+        lines += [
+            "",
+            f"Steady clicks, bot alone: {steady_run['clicks']:.0f} at {steady_run['rate']:.0f}/s; click to updated "
+            f"message p50 {steady_run['p50']:.0f} ms, p99 {steady_run['p99']:.0f} ms, max {steady_run['max']:.0f} ms; "
+            f"non-200: {steady_run['non_200']:.0f}.",
+        ]
     return "\n".join(lines)
 
 
@@ -412,6 +480,17 @@ async def bench(args: argparse.Namespace) -> None:
                             )
                             results.append(result)
                             print(summary(result), flush=True)
+                steady_run = None
+                if args.steady_seconds > 0:
+                    steady_run = await steady(
+                        urls["bot"], slack, targets, args.steady_rate, args.steady_seconds
+                    )
+                    print(
+                        f"steady: {steady_run['clicks']:.0f} clicks at {steady_run['rate']:.0f}/s, click to updated "
+                        f"message p50 {steady_run['p50']:.0f} ms, p99 {steady_run['p99']:.0f} ms, "
+                        f"max {steady_run['max']:.0f} ms",
+                        flush=True,
+                    )
                 memory = {"bot": rss_mb(bot.pid), "bare": rss_mb(bare.pid)}
             finally:
                 for proc in (bot, bare):
@@ -422,7 +501,7 @@ async def bench(args: argparse.Namespace) -> None:
                     except subprocess.TimeoutExpired:
                         proc.kill()
     print()
-    print(markdown(results, memory, args))
+    print(markdown(results, memory, args, steady_run))
 
 
 def main() -> None:
@@ -439,6 +518,10 @@ def main() -> None:
         help="comma-separated, from help,value,clicks (default: all three)",
     )
     parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--steady-rate", type=float, default=100.0, help="clicks a second in the steady run")
+    parser.add_argument(
+        "--steady-seconds", type=float, default=20.0, help="length of the steady run (0: none)"
+    )
     parser.add_argument("--database-url", help="the bot's database (default: a fresh SQLite file)")
     parser.add_argument("--serve-bare", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--api-url", help=argparse.SUPPRESS)
