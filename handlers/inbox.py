@@ -22,6 +22,7 @@ again; updates of earlier messages are repeated harmlessly.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import uuid
@@ -44,6 +45,7 @@ log = logging.getLogger(__name__)
 
 LEASE = 10.0  # seconds a process holds a job it has not finished; renewed every LEASE / 3
 BATCH = 500  # rows written in one transaction at most
+DELETE_DELAY = 0.02  # seconds done jobs' deletes wait for company (a new row, or more deletes)
 MAX_ATTEMPTS = 5  # a job taken over this often is kept as `failed` for operators, not tried again
 RESUMABLE = ("new", "applied", "sent")
 NOT_RECORDED = "Sorry, I could not record that just now; nothing was done. Please try again in a minute."
@@ -177,6 +179,52 @@ class _Pending:
     abandoned: bool = False
 
 
+_COLUMNS = ("id", "platform", "kind", "body", "state", "owner", "lease_until", "attempts", "received_at")
+
+
+def _sqlite_group(db: Database, rows: list[dict[str, Any]], deletes: list[str]) -> Any:
+    """The group as plain sqlite3 statements, each value stored exactly as the column's own type
+    stores it (its bind processor: JSON text, the datetime's text form)."""
+    processors = _bind_processors(db)
+    values = [
+        tuple(
+            value if proc is None else proc(value)
+            for value, proc in zip((row[c] for c in _COLUMNS), processors, strict=True)
+        )
+        for row in rows
+    ]
+
+    def write(conn: Any) -> None:
+        if values:
+            conn.executemany(_INSERT, values)
+        if deletes:
+            conn.execute(f"DELETE FROM inbox WHERE id IN ({', '.join('?' for _ in deletes)})", deletes)
+
+    return write
+
+
+_INSERT = f"INSERT INTO inbox ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' for _ in _COLUMNS)})"
+_PROCESSORS: dict[int, list[Any]] = {}
+
+
+def _bind_processors(db: Database) -> list[Any]:
+    found = _PROCESSORS.get(id(db.engine.dialect))
+    if found is None:
+        dialect = db.engine.dialect
+        table = InboxJob.__table__
+        found = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in _COLUMNS]
+        _PROCESSORS[id(db.engine.dialect)] = found
+    return found
+
+
+def _give_up(pending: _Pending) -> None:
+    """The person is told to try again, so the job must not run: a row not yet written never will
+    be, and one being written now is deleted with the next group once it lands."""
+    if not pending.future.done():
+        pending.abandoned = True
+        pending.future.set_exception(Unrecorded("the database did not answer in time"))
+
+
 @dataclass
 class Inbox:
     """The inbox table of one process: group-committed writes, leases, take-over of expired rows."""
@@ -211,33 +259,39 @@ class Inbox:
             "attempts": 1 if hold else 0,
             "received_at": utcnow(),
         }
-        pending = _Pending(values, asyncio.get_running_loop().create_future())
+        loop = asyncio.get_running_loop()
+        pending = _Pending(values, loop.create_future())
         self._writes.append(pending)
         self._kick()
+        timer = loop.call_later(within, _give_up, pending)  # cheaper than wait_for in every request
         try:
-            await asyncio.wait_for(asyncio.shield(pending.future), within)
-        except TimeoutError:
-            # The person is told to try again, so the job must not run: a row not yet written never
-            # will be, and one being written now is deleted with the next group once it lands.
-            pending.abandoned = True
-            raise Unrecorded("the database did not answer in time") from None
+            await pending.future
+        finally:
+            timer.cancel()
         job.attempts = values["attempts"]
         return job
 
     def finish(self, job_id: str) -> None:
         """The job is done: its row goes with the next group commit (not awaited, see module doc)."""
         self._deletes.append(job_id)
-        self._kick()
+        self._kick(arrived=False)
 
-    def _kick(self) -> None:
+    def _kick(self, *, arrived: bool = True) -> None:
         if self._wake is None:
             self._wake = asyncio.Event()
-        self._wake.set()
+        if arrived:
+            self._wake.set()
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_groups(self._wake))
 
     async def _write_groups(self, wake: asyncio.Event) -> None:
+        """Commit what waits: new rows at once, ahead of other writers (acknowledgements wait for
+        them); deletes of done jobs ride along, or go after `DELETE_DELAY` in a group of their own,
+        so that a job finished is not a transaction of its own."""
         while self._writes or self._deletes:
+            if not self._writes:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), DELETE_DELAY)
             wake.clear()
             batch = [p for p in self._writes[:BATCH] if not p.abandoned]
             del self._writes[: min(BATCH, len(self._writes))]
@@ -245,12 +299,7 @@ class Inbox:
             for p in batch:
                 p.taken = True
             try:
-                with urgent():  # acknowledgements wait for this commit: it goes before other writers
-                    async with self.db.transaction() as session:
-                        if batch:
-                            await session.execute(insert(InboxJob), [p.values for p in batch])
-                        if deletes:
-                            await session.execute(delete(InboxJob).where(InboxJob.id.in_(deletes)))
+                await self._write([p.values for p in batch], deletes)
             except Exception as exc:  # noqa: BLE001 - every waiter hears of it; the log keeps one line
                 log.warning("the inbox could not record %d requests: %s", len(batch), type(exc).__name__)
                 for p in batch:
@@ -265,6 +314,19 @@ class Inbox:
                     self._deletes.append(p.values["id"])  # its request was refused meanwhile
                 elif not p.future.done():
                     p.future.set_result(None)
+
+    async def _write(self, rows: list[dict[str, Any]], deletes: list[str]) -> None:
+        """One transaction: new rows (ahead of other writers: acknowledgements wait for them) and
+        the deletes of done jobs. On SQLite through the one-hop writer (storage/sqlite_writes.py)."""
+        if self.db.direct is not None:
+            await self.db.direct.run(_sqlite_group(self.db, rows, deletes), first=bool(rows))
+            return
+        with urgent() if rows else contextlib.nullcontext():
+            async with self.db.transaction() as session:
+                if rows:
+                    await session.execute(insert(InboxJob), rows)
+                if deletes:
+                    await session.execute(delete(InboxJob).where(InboxJob.id.in_(deletes)))
 
     async def flush(self) -> None:
         """Wait until every write and delete asked for so far is committed (shutdown, tests)."""

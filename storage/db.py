@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import errno
 import os
@@ -17,7 +18,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from storage.sqlite_writes import serialize_writes
+from storage.sqlite_writes import ThreadWriter, serialize_writes
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 # The newest migration's revision. A database already there is not handed to Alembic at all,
@@ -151,9 +152,12 @@ class Database:
         else:
             kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
+        self.direct: ThreadWriter | None = None  # SQLite: the one-hop writer (storage/sqlite_writes.py)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
-            serialize_writes(self.engine)
+            lock = serialize_writes(self.engine)
+            if self.url.database and self.url.database != ":memory:":
+                self.direct = ThreadWriter(self.url.database, lock, _sqlite_pragmas)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @property
@@ -205,6 +209,8 @@ class Database:
             await conn.run_sync(upgrade)
 
     async def dispose(self) -> None:
+        if self.direct is not None:
+            await asyncio.to_thread(self.direct.close)
         await self.engine.dispose()
 
 
