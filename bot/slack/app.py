@@ -64,12 +64,14 @@ def authorization_url(api_url: str) -> str:
 
 class PmoBoltApp(AsyncApp):
     """Bolt's AsyncApp, counting the requests it is acknowledging (over HTTP and Socket Mode alike),
-    so that the work behind earlier acknowledgements waits for them (bot/slack/work.py)."""
+    so that the work behind earlier acknowledgements waits for them (bot/work.py)."""
 
     def __init__(self, acks: Acknowledgements, **kwargs: Any) -> None:
         # Listeners only record their work in the inbox (bot/work.py) before they return, so Bolt
         # may wait for them: the acknowledgement then follows the commit, never precedes it.
-        super().__init__(process_before_response=True, **kwargs)
+        # Bolt's own signature check is off: every request reaching it was verified on its raw
+        # body first (`_verified_bolt_request`, below), with the same secret; Socket Mode has none.
+        super().__init__(process_before_response=True, request_verification_enabled=False, **kwargs)
         self.acks = acks
 
     @property

@@ -312,7 +312,7 @@ async def test_a_database_that_is_away_refuses_at_once() -> None:
 
 
 async def test_work_waits_while_a_request_is_being_acknowledged(db: Database) -> None:
-    acks = Acknowledgements()
+    acks = Acknowledgements(busy_at=1)
     work = DurableWork(Inbox(db), lambda: services_for(db), acks=acks, workers=1, defer_limit=5.0)
     ran: list[float] = []
 
@@ -333,7 +333,7 @@ async def test_work_waits_while_a_request_is_being_acknowledged(db: Database) ->
 
 
 async def test_work_waits_no_longer_than_the_defer_limit(db: Database) -> None:
-    acks = Acknowledgements()
+    acks = Acknowledgements(busy_at=1)
     work = DurableWork(Inbox(db), lambda: services_for(db), acks=acks, workers=1, defer_limit=0.2)
     ran: list[float] = []
 
@@ -346,6 +346,27 @@ async def test_work_waits_no_longer_than_the_defer_limit(db: Database) -> None:
         await work.accept("test", "test.n", {})
         await work.join(5)
     assert 0.15 <= ran[0] - started < 1.5
+    await work.stop()
+
+
+async def test_work_goes_on_beside_a_few_acknowledgements_and_waits_in_a_burst(db: Database) -> None:
+    acks = Acknowledgements(busy_at=3)
+    work = DurableWork(Inbox(db), lambda: services_for(db), acks=acks, workers=1, defer_limit=5.0)
+    ran: list[str] = []
+
+    async def handler(job: Job) -> None:
+        ran.append(job.body["when"])
+
+    work.register("test.n", handler)
+    with acks.handling(), acks.handling():  # ordinary traffic: two under way
+        await work.accept("test", "test.n", {"when": "steady"})
+        await until(lambda: ran == ["steady"], 2)
+        with acks.handling():  # a third at once: a burst
+            await work.accept("test", "test.n", {"when": "burst"})
+            await asyncio.sleep(0.2)
+            assert ran == ["steady"]
+    await work.join(5)
+    assert ran == ["steady", "burst"]
     await work.stop()
 
 
