@@ -154,6 +154,7 @@ def outgoing_to_dict(item: Outgoing) -> dict[str, Any]:
         "platform": item.platform,
         "checkin_id": item.checkin_id,
         "update_ref": item.update_ref,
+        "alert": item.alert,
     }
 
 
@@ -165,6 +166,7 @@ def outgoing_from_dict(data: dict[str, Any]) -> Outgoing:
         platform=data.get("platform"),
         checkin_id=data.get("checkin_id"),
         update_ref=data.get("update_ref"),
+        alert=bool(data.get("alert")),
     )
 
 
@@ -334,35 +336,37 @@ class Inbox:
             await asyncio.shield(self._writer)
 
     async def take(self, limit: int) -> list[Job]:
-        """Take over up to `limit` jobs whose lease expired or that nobody holds, oldest first."""
+        """Take over up to `limit` jobs whose lease expired or that nobody holds, oldest first.
+
+        The update repeats the lease condition and says which rows it changed: on SQLite two
+        processes may read the same free row before either writes, and only one may get it."""
         if limit <= 0:
             return []
         now = utcnow()
+        free = (
+            InboxJob.state.in_(RESUMABLE),
+            or_(InboxJob.lease_until.is_(None), InboxJob.lease_until < now),
+        )
         async with self.db.transaction() as session:
-            query = (
-                select(InboxJob)
-                .where(
-                    InboxJob.state.in_(RESUMABLE),
-                    or_(InboxJob.lease_until.is_(None), InboxJob.lease_until < now),
-                )
-                .order_by(InboxJob.received_at, InboxJob.id)
-                .limit(limit)
-            )
+            query = select(InboxJob).where(*free).order_by(InboxJob.received_at, InboxJob.id).limit(limit)
             if not self.db.is_sqlite:
                 query = query.with_for_update(skip_locked=True)
             rows = list(await session.scalars(query))
             if not rows:
                 return []
-            ids = [row.id for row in rows]
-            await session.execute(
-                update(InboxJob)
-                .where(InboxJob.id.in_(ids))
-                .values(owner=self.owner, lease_until=self._lease_end(), attempts=InboxJob.attempts + 1)
-                .execution_options(synchronize_session=False)  # the rows above keep what they read
+            taken = set(
+                await session.scalars(
+                    update(InboxJob)
+                    .where(InboxJob.id.in_([row.id for row in rows]), *free)
+                    .values(owner=self.owner, lease_until=self._lease_end(), attempts=InboxJob.attempts + 1)
+                    .returning(InboxJob.id)
+                    .execution_options(synchronize_session=False)  # the rows above keep what they read
+                )
             )
             jobs = [
                 Job(row.id, row.platform, row.kind, row.body, row.state, row.result, row.attempts + 1)
                 for row in rows
+                if row.id in taken
             ]
         return jobs
 
