@@ -25,16 +25,6 @@ SOUR = 2  # ratings at or below this are announced
 REFS_KEY = "alerts"  # where a check-in's message_refs keep the messages of its alert
 
 
-def alert_target(checkin_id: int) -> int:
-    """The `Outgoing.checkin_id` of an alert about this check-in: its negation.
-
-    `handlers.outbox.deliver` hands the reference of every sent message with a `checkin_id` to
-    `handlers.checkins.record_refs`; a negative id tells it the message is the check-in's alert
-    (kept under message_refs["alerts"]), not the check-in itself (whose ledger row it would mark).
-    """
-    return -checkin_id
-
-
 def ref_key(ref: dict[str, Any]) -> str:
     """One alert message per destination: the platform and the channel or conversation it is in."""
     where = ref.get("channel") or ref.get("conversation") or ref.get("message")
@@ -123,7 +113,7 @@ async def sour_taste(
     outbox = await route(session, org, policy, view)
     if checkin_id is None:
         return outbox
-    return [replace(item, checkin_id=alert_target(checkin_id)) for item in outbox]
+    return [replace(item, checkin_id=checkin_id, alert=True) for item in outbox]
 
 
 def updates(refs: dict[str, Any], view: View) -> list[Outgoing]:

@@ -259,19 +259,21 @@ async def comment_taste(
     return Reply(view, outbox)
 
 
-async def record_refs(session: AsyncSession, checkin_id: int, ref: dict[str, Any]) -> None:
+async def record_refs(
+    session: AsyncSession, checkin_id: int, ref: dict[str, Any], *, alert: bool = False
+) -> None:
     """Remember where the check-in message lives, so answers can update it in place.
 
-    A negative id (`alerts.alert_target`) is the check-in's alert: kept under "alerts", one per
-    destination, and the check-in's ledger row is left alone."""
-    if checkin_id < 0:
-        alert = await session.get(Checkin, -checkin_id)
-        if alert is not None:
-            refs = dict(alert.message_refs or {})
+    The check-in's `alert` is kept under "alerts", one per destination, and the check-in's ledger
+    row is left alone."""
+    if alert:
+        about = await session.get(Checkin, checkin_id)
+        if about is not None:
+            refs = dict(about.message_refs or {})
             kept = dict(alerts.alert_refs(refs) or {})
             kept[alerts.ref_key(ref)] = ref
             refs[alerts.REFS_KEY] = kept
-            alert.message_refs = refs
+            about.message_refs = refs
         return
     checkin = await session.get(Checkin, checkin_id)
     if checkin is None:
@@ -287,8 +289,6 @@ async def record_refs(session: AsyncSession, checkin_id: int, ref: dict[str, Any
 
 
 async def mark_failed(session: AsyncSession, checkin_id: int, reason: str) -> None:
-    if checkin_id < 0:  # an alert that could not be posted: the check-in itself is fine
-        return
     checkin = await session.get(Checkin, checkin_id)
     if checkin is not None and checkin.answered_at is None:
         checkin.status = "failed"

@@ -65,7 +65,7 @@ async def deliver(services: Services, org_id: int, outbox: list[Outgoing]) -> li
             ref = await _send(services, org_id, item)
         except DeliveryFailed as exc:
             problems.append(exc.reason)
-            if item.checkin_id is not None:
+            if item.checkin_id is not None and not item.alert:  # an alert not posted: the check-in is fine
                 async with services.db.transaction() as session:
                     await mark_failed(session, item.checkin_id, exc.reason)
             continue
@@ -75,7 +75,7 @@ async def deliver(services: Services, org_id: int, outbox: list[Outgoing]) -> li
             continue
         if item.checkin_id is not None and ref:
             async with services.db.transaction() as session:
-                await record_refs(session, item.checkin_id, ref)
+                await record_refs(session, item.checkin_id, ref, alert=item.alert)
     return problems
 
 

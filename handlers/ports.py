@@ -43,6 +43,7 @@ class Outgoing:
     platform: str | None = None
     checkin_id: int | None = None
     update_ref: dict[str, Any] | None = None
+    alert: bool = False  # the check-in's alert, not the check-in itself: its ref is kept apart
 
 
 @dataclass
