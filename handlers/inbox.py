@@ -73,10 +73,13 @@ class Job:
 
     @property
     def done(self) -> View | None:
-        return view_from_dict(self.result["view"]) if self.result else None
+        return view_from_dict(self.result["views"][self.result["view"]]) if self.result else None
 
     def outbox(self) -> list[Outgoing]:
-        return [outgoing_from_dict(item) for item in (self.result or {}).get("outbox", [])]
+        if not self.result:
+            return []
+        views = [view_from_dict(v) for v in self.result["views"]]
+        return [outgoing_from_dict(item, views) for item in self.result["outbox"]]
 
     @property
     def org_id(self) -> int | None:
@@ -125,10 +128,20 @@ async def applied(session: AsyncSession, org_id: int, reply: Reply) -> None:
     mark = _RUNNING.get()
     if mark is None:
         return
+    views: dict[int, int] = {}  # a view shown twice (the answer, and the message it updates) is stored once
+    stored: list[dict[str, Any]] = []
+
+    def index(view: View) -> int:
+        if id(view) not in views:
+            views[id(view)] = len(stored)
+            stored.append(view.to_dict())
+        return views[id(view)]
+
     result = {
         "org_id": org_id,
-        "view": reply.view.to_dict(),
-        "outbox": [outgoing_to_dict(item) for item in reply.outbox],
+        "view": index(reply.view),
+        "outbox": [outgoing_to_dict(item, index(item.view)) for item in reply.outbox],
+        "views": stored,
     }
     await session.execute(
         update(InboxJob).where(InboxJob.id == mark.job_id).values(state="applied", result=result)
@@ -146,9 +159,10 @@ async def sent(db: Database) -> None:
         await session.execute(update(InboxJob).where(InboxJob.id == mark.job_id).values(state="sent"))
 
 
-def outgoing_to_dict(item: Outgoing) -> dict[str, Any]:
+def outgoing_to_dict(item: Outgoing, view: int) -> dict[str, Any]:
+    """The message to send, its view by its index among the result's views."""
     return {
-        "view": item.view.to_dict(),
+        "view": view,
         "person_id": item.person_id,
         "channel": item.channel,
         "platform": item.platform,
@@ -158,9 +172,9 @@ def outgoing_to_dict(item: Outgoing) -> dict[str, Any]:
     }
 
 
-def outgoing_from_dict(data: dict[str, Any]) -> Outgoing:
+def outgoing_from_dict(data: dict[str, Any], views: list[View]) -> Outgoing:
     return Outgoing(
-        view=view_from_dict(data["view"]),
+        view=views[data["view"]],
         person_id=data.get("person_id"),
         channel=data.get("channel"),
         platform=data.get("platform"),
