@@ -107,6 +107,7 @@ class DurableWork:
         self._busy = 0
         self._idle = asyncio.Event()
         self._idle.set()
+        self._stopping = asyncio.Event()
 
     def register(self, kind: str, handler: Handler) -> None:
         self.handlers[kind] = handler
@@ -217,11 +218,16 @@ class DurableWork:
             log.warning("inbox bookkeeping failed: %s", type(exc).__name__)
 
     async def _keep_leases(self) -> None:
-        """Renew what this process holds; take what nobody holds while there is room."""
+        """Renew what this process holds; take what nobody holds while there is room.
+
+        It ends when `stop()` says so, between two looks, never by cancellation: a transaction cut
+        short by CancelledError leaves SQLAlchemy raising PendingRollbackError instead, which
+        swallowed the cancellation and kept this loop (and so the shutdown) going for ever."""
         renew_every = self.inbox.lease / 3
         loop = asyncio.get_running_loop()
         renewed = loop.time()
-        while True:
+        stopping = self._stopping
+        while not stopping.is_set():
             try:
                 if loop.time() - renewed >= renew_every:
                     await self.inbox.renew()
@@ -233,11 +239,10 @@ class DurableWork:
                         self._busy += 1
                         self._idle.clear()
                         queue.put_nowait((job, loop.time()))
-            except asyncio.CancelledError:
-                raise
             except Exception as exc:  # noqa: BLE001 - the database is away; look again later
                 log.warning("the inbox sweep failed: %s", type(exc).__name__)
-            await asyncio.sleep(self.sweep_every)
+            with suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), self.sweep_every)
 
     # ---- waiting and stopping -----------------------------------------------------------------
 
@@ -256,13 +261,20 @@ class DurableWork:
             await self.join(timeout)
         except TimeoutError:
             log.warning("stopping with %d jobs unfinished; they stay in the inbox", self.pending)
-        for task in self._tasks:
+        self._stopping.set()
+        sweep, workers = self._tasks[-1:], self._tasks[:-1]
+        for task in workers:  # waiting for a job, or cut short in one that stays in the inbox
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*workers, return_exceptions=True)
+        with suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.gather(*sweep, return_exceptions=True), timeout)
         self._tasks = []
         self._queue = None
         self._busy = 0
         self._idle.set()
-        with suppress(Exception):
-            await self.inbox.flush()
-            await self.inbox.release_all()
+        self._stopping = asyncio.Event()
+        try:
+            await asyncio.wait_for(self.inbox.flush(), timeout)
+            await asyncio.wait_for(self.inbox.release_all(), timeout)
+        except Exception as exc:  # noqa: BLE001 - the leases run out and the next process takes over
+            log.warning("the inbox could not be left tidy: %s", type(exc).__name__)
