@@ -41,6 +41,8 @@ async def test_every_table_belongs_to_an_organisation() -> None:
     for table in Base.metadata.sorted_tables:
         if table.name in ("organisations", "processed_events", "alembic_version"):
             continue
+        if table.name == "inbox":  # work in flight, recorded before its organisation is known
+            continue
         if table.name.startswith("slack_"):
             continue
         assert "org_id" in table.columns, f"{table.name} has no org_id"
