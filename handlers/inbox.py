@@ -92,8 +92,7 @@ class Job:
 @dataclass
 class _Running:
     job_id: str
-    applied: bool = False
-    posts: bool = False
+    posts: bool = False  # its use case queued new posts (not only updates of earlier messages)
 
 
 _RUNNING: ContextVar[_Running | None] = ContextVar("pmo_inbox_job", default=None)
@@ -146,7 +145,6 @@ async def applied(session: AsyncSession, org_id: int, reply: Reply) -> None:
     await session.execute(
         update(InboxJob).where(InboxJob.id == mark.job_id).values(state="applied", result=result)
     )
-    mark.applied = True
     mark.posts = any(item.update_ref is None for item in reply.outbox)
 
 
@@ -198,10 +196,9 @@ class _Pending:
 _COLUMNS = ("id", "platform", "kind", "body", "state", "owner", "lease_until", "attempts", "received_at")
 
 
-def _sqlite_group(db: Database, rows: list[dict[str, Any]], deletes: list[str]) -> Any:
+def _sqlite_group(processors: list[Any], rows: list[dict[str, Any]], deletes: list[str]) -> Any:
     """The group as plain sqlite3 statements, each value stored exactly as the column's own type
-    stores it (its bind processor: JSON text, the datetime's text form)."""
-    processors = _bind_processors(db)
+    stores it (`processors`: the columns' bind processors, JSON text and the datetime's text form)."""
     values = [
         tuple(
             value if proc is None else proc(value)
@@ -220,17 +217,6 @@ def _sqlite_group(db: Database, rows: list[dict[str, Any]], deletes: list[str]) 
 
 
 _INSERT = f"INSERT INTO inbox ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' for _ in _COLUMNS)})"
-_PROCESSORS: dict[int, list[Any]] = {}
-
-
-def _bind_processors(db: Database) -> list[Any]:
-    found = _PROCESSORS.get(id(db.engine.dialect))
-    if found is None:
-        dialect = db.engine.dialect
-        table = InboxJob.__table__
-        found = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in _COLUMNS]
-        _PROCESSORS[id(db.engine.dialect)] = found
-    return found
 
 
 def _give_up(pending: _Pending) -> None:
@@ -252,6 +238,7 @@ class Inbox:
     _deletes: list[str] = field(default_factory=list)
     _wake: asyncio.Event | None = None
     _writer: asyncio.Task[None] | None = None
+    _processors: list[Any] | None = None
 
     def _lease_end(self, seconds: float | None = None) -> dt.datetime:
         return utcnow() + dt.timedelta(seconds=self.lease if seconds is None else seconds)
@@ -335,7 +322,12 @@ class Inbox:
         """One transaction: new rows (ahead of other writers: acknowledgements wait for them) and
         the deletes of done jobs. On SQLite through the one-hop writer (storage/sqlite_writes.py)."""
         if self.db.direct is not None:
-            await self.db.direct.run(_sqlite_group(self.db, rows, deletes), first=bool(rows))
+            if self._processors is None:
+                dialect, table = self.db.engine.dialect, InboxJob.__table__
+                self._processors = [
+                    table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in _COLUMNS
+                ]
+            await self.db.direct.run(_sqlite_group(self._processors, rows, deletes), first=bool(rows))
             return
         with urgent() if rows else contextlib.nullcontext():
             async with self.db.transaction() as session:
