@@ -409,8 +409,3 @@ class Inbox:
                 .where(InboxJob.owner == self.owner, InboxJob.state.in_(RESUMABLE))
                 .values(owner=None, lease_until=None)
             )
-
-    async def count(self) -> int:
-        async with self.db.sessions() as session:
-            rows = await session.scalars(select(InboxJob.id).where(InboxJob.state.in_(RESUMABLE)))
-            return len(list(rows))

@@ -103,7 +103,7 @@ class SlackListeners:
         self.work = work
         self._lane: SlowLane | None = None
         self._submitted: dict[str, asyncio.Future[View]] = {}
-        self._forms: set[asyncio.Task[None]] = set()
+        self._background: set[asyncio.Task[None]] = set()  # forms being opened, words being said
         for kind, handler in (
             ("command", self.do_command),
             ("taste", self.do_taste),
@@ -205,8 +205,8 @@ class SlackListeners:
 
     def _in_background(self, step: Awaitable[None]) -> None:
         task = asyncio.ensure_future(step)
-        self._forms.add(task)
-        task.add_done_callback(self._forms.discard)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def ephemeral(self, body: dict[str, Any]) -> Callable[[View], Awaitable[Any]] | None:
         """Tell the person who acted, privately, through the request's response_url (if it has one).
