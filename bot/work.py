@@ -187,7 +187,10 @@ class DurableWork:
             return
         if job.attempts > MAX_ATTEMPTS:
             log.error(
-                "inbox job %s (%s) was taken over %d times; kept as failed", job.id, job.kind, job.attempts
+                "inbox job %s (%s) was taken over %d times; kept as failed",
+                job.id,
+                job.kind,
+                job.attempts - 1,
             )
             await self._quietly(self.inbox.fail(job.id, "taken over too often"))
             return
