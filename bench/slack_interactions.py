@@ -108,8 +108,8 @@ def serve_bare(port: int, api_url: str) -> None:
 
 async def seed(database_url: str, slack: FakeSlack) -> list[dict[str, Any]]:
     """An admin, CHECKINS projects each with its own sponsor, and an open check-in in each sponsor's DM."""
-    from handlers.checkin_views import taste_question
-    from handlers.checkins import open_checkin
+    from handlers.checkins.lifecycle import open_checkin
+    from handlers.checkins.views import taste_question
     from storage.db import Database
     from storage.models import Project
     from storage.queries import add_identity, add_person, get_or_create_org, name_key

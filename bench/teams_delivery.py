@@ -29,8 +29,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from handlers.views import View  # noqa: E402
+from tests.bot.teams.conftest import APP_ID, APP_PASSWORD, make_world  # noqa: E402
 from tests.fakes.bot_connector import FakeBotFramework, TokenSigner  # noqa: E402
-from tests.teams.conftest import APP_ID, APP_PASSWORD, make_world  # noqa: E402
 
 
 def most_in_any_window(times: list[float], seconds: float) -> int:

@@ -11,7 +11,7 @@ means something only next to the least work a database can do to get the same fi
    directory and imported with `python app.py import KIND FILE`, one process per file, exactly as
    a PMO would; the PMO's cost is set with `python app.py pmo cost AMOUNT`. Each import's wall
    time and peak resident memory (the process's own VmHWM, read as it exits) are recorded.
-2. Report against floor: `handlers.value.compute_value` (what `/pmo value`, `app.py value --json`
+2. Report against floor: `handlers.value.report.compute_value` (what `/pmo value`, `app.py value --json`
    and the API call) for the organisation, one segment and one project, each call in its own
    transaction, alternated with the floor: a few raw SQL statements (`text()`) that compute only
    the headline figures (satisfaction over the window, response rate, pain points fixed and
@@ -54,8 +54,8 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from sqlalchemy.sql.elements import TextClause
 
-from handlers.csv_format import COLUMNS
-from handlers.value import compute_value
+from handlers.csv.formats import COLUMNS
+from handlers.value.report import compute_value
 from storage.db import Database, async_url
 from storage.models import Project
 from storage.queries import DEFAULT_ORG_KEY, find_project

@@ -7,7 +7,7 @@ from typing import Any, Protocol
 from sqlalchemy import select
 
 from handlers.alerts import channel_platform
-from handlers.parser import PersonRef
+from handlers.commands.parser import PersonRef
 from handlers.ports import DeliveryFailed, NotReachable
 from handlers.views import View
 from storage.db import Database

@@ -16,18 +16,18 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.exc import DBAPIError
 
+from bot.clock.scheduler import ClockRefused, start_clock
 from bot.config import Settings
+from bot.demo import DemoError, load_demo
 from bot.runtime import Runtime, start
-from bot.scheduler import ClockRefused, start_clock
 from bot.web import build_app
-from handlers.commands import run_command
-from handlers.csvio import export_csv, import_csv_file
-from handlers.deliveries import listing as delivery_listing
-from handlers.demo import DemoError, load_demo
+from handlers.clock.deliveries import listing as delivery_listing
+from handlers.commands.run import run_command
+from handlers.csv.api import export_csv, import_csv_file
 from handlers.people import identify
 from handlers.ports import Caller
-from handlers.value import compute_value
-from handlers.value_view import value_text
+from handlers.value.report import compute_value
+from handlers.value.view import value_text
 from storage.db import DatabaseUrlError, async_url, shown_url, unavailable_reason
 from storage.queries import find_project
 

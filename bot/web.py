@@ -8,7 +8,7 @@ import logging
 from aiohttp import web
 
 from bot.runtime import Runtime
-from handlers.value import compute_value
+from handlers.value.report import compute_value
 from storage.db import unavailable_reason
 from storage.queries import find_project
 

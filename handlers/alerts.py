@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.checkin_views import taste_label
+from handlers.checkins.views import taste_label
 from handlers.followups import follow_up_choice
 from handlers.ports import Outgoing, Policy
 from handlers.views import Fact, View

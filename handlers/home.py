@@ -13,14 +13,14 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.checkin_views import taste_label
-from handlers.checkins import SOUR
-from handlers.commands import run_command
+from handlers.checkins.lifecycle import SOUR
+from handlers.checkins.views import taste_label
+from handlers.commands.run import run_command
 from handlers.people import FOREVER, is_paused, is_staff
 from handlers.ports import Caller, Services
 from handlers.projects import schedule_text
-from handlers.value import compute_value
-from handlers.value_view import value_view
+from handlers.value.report import compute_value
+from handlers.value.view import value_view
 from handlers.views import Choice, View, error
 from storage.models import KIND_TASTE, Checkin, PainPoint, Person, Project
 from storage.queries import sponsored_projects

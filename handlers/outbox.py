@@ -12,7 +12,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import inbox
-from handlers.checkins import mark_failed, record_refs
+from handlers.checkins.lifecycle import mark_failed, record_refs
 from handlers.ports import DeliveryFailed, Outgoing, Reply, Services
 from handlers.views import View, error
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import alerts
-from handlers.checkins import Refused, load_for_answer, open_painpoint_prompt, question_for
+from handlers.checkins.lifecycle import Refused, load_for_answer, open_painpoint_prompt, question_for
 from handlers.ports import Outgoing, Policy, Reply
 from handlers.views import View, error, info, number
 from storage.db import utcnow

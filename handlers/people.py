@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.parser import PersonRef
+from handlers.commands.parser import PersonRef
 from handlers.ports import Directory
 from storage.db import utcnow
 from storage.models import Identity, Person, Project

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.parser import PersonRef
+from handlers.commands.parser import PersonRef
 from handlers.views import View
 from storage.db import Database
 from storage.models import Person

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.parser import PersonRef
+from handlers.commands.parser import PersonRef
 from handlers.ports import DeliveryFailed
 from handlers.views import View
 from storage.db import Database, utcnow

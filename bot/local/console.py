@@ -30,9 +30,9 @@ from sqlalchemy import func, select
 from bot.local.channel import PLATFORM
 from bot.runtime import Runtime
 from bot.work import Unrecorded
-from handlers.commands import run_command
+from handlers.checkins.interactions import act, direct_message
+from handlers.commands.run import run_command
 from handlers.inbox import NOT_RECORDED, Job
-from handlers.interactions import act, direct_message
 from handlers.people import identify
 from handlers.ports import Caller
 from handlers.views import View

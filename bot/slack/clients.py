@@ -4,7 +4,7 @@ Every client retries a 429 after its `Retry-After`, and connection errors and 50
 with backoff (slack_sdk's own retry handlers), except where a retry could post twice: a method
 that creates a message (`chat.postMessage`, …) that failed with a 5xx or a connection that broke
 after the request went out may have been taken by Slack, so it is not repeated here. The caller
-decides: the clock looks for the message before it sends again (bot/delivery.py). They share one aiohttp session, opened in
+decides: the clock looks for the message before it sends again (bot/clock/delivery.py). They share one aiohttp session, opened in
 `start()`, so a burst of messages reuses connections instead of opening one per call.
 """
 

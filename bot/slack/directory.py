@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.slack.errors import as_delivery_failed
 from bot.slack.people import remember
 from bot.slack.workspaces import Workspaces
-from handlers.parser import PersonRef
+from handlers.commands.parser import PersonRef
 from handlers.ports import DeliveryFailed, NotReachable
 from storage.models import Person
 

@@ -20,8 +20,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import inbox
-from handlers.commands import run_command
-from handlers.parser import ParseError, PersonRef, parse
+from handlers.commands.parser import ParseError, PersonRef, parse
+from handlers.commands.run import run_command
 from handlers.ports import Caller, DeliveryFailed, Services
 from handlers.views import View
 from storage.db import Database

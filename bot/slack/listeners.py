@@ -38,14 +38,14 @@ from bot.slack.replies import Replies, Responder, is_response_url
 from bot.slack.workspaces import Workspaces
 from bot.work import DurableWork, Unrecorded
 from handlers import home
-from handlers.commands import run_command
+from handlers.checkins.forms import form_for
+from handlers.checkins.interactions import act, direct_message
+from handlers.commands.parser import ParseError, parse
+from handlers.commands.run import run_command
 from handlers.events import EventLedger
 from handlers.followups import ACTION as FOLLOW_UP
-from handlers.forms import form_for
 from handlers.inbox import NOT_RECORDED, Job, Retry
-from handlers.interactions import act, direct_message
 from handlers.outbox import OOPS
-from handlers.parser import ParseError, parse
 from handlers.ports import Caller, Services
 from handlers.views import Choice, View, error
 

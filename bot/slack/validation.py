@@ -6,7 +6,7 @@ every message: on a check-in message that scan was two thirds of the rendering t
 0.39 ms). The validators are methods of the class, marked by slack_sdk's `@JsonValidator`, so one
 list per class serves all its objects. `install()` swaps the scan for that list; the same
 validators run in the same (alphabetical) order and raise the same SlackObjectFormationError.
-tests/slack/test_validation.py checks that the list equals what the scan finds on real objects.
+tests/bot/slack/test_validation.py checks that the list equals what the scan finds on real objects.
 """
 
 from __future__ import annotations

@@ -31,9 +31,9 @@ from bot.teams.members import PLATFORM, client_timezone, find_identity, member_f
 from bot.teams.sender import Refused, Sender, tenant_of
 from bot.teams.text import command_text, mentions
 from bot.work import Unrecorded
-from handlers.commands import run_command
+from handlers.checkins.interactions import act, action_name, direct_message
+from handlers.commands.run import run_command
 from handlers.inbox import NOT_RECORDED, Job
-from handlers.interactions import act, action_name, direct_message
 from handlers.outbox import OOPS, deliver
 from handlers.ports import Caller, DeliveryFailed
 from handlers.reachability import mark_reachable, mark_unreachable

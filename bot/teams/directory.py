@@ -18,7 +18,7 @@ from bot.teams.channel import HOW_TO_INSTALL
 from bot.teams.conversations import teams_of
 from bot.teams.members import member_from, remember
 from bot.teams.sender import Refused, Sender
-from handlers.parser import PersonRef
+from handlers.commands.parser import PersonRef
 from handlers.ports import NotReachable
 from storage.models import Person
 

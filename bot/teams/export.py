@@ -19,7 +19,7 @@ from botbuilder.schema import Activity, ActivityTypes, Attachment
 from bot.teams import cards
 from bot.teams.channel import card_activity
 from bot.teams.sender import Sender
-from handlers.commands import run_command
+from handlers.commands.run import run_command
 from handlers.ports import Caller
 from handlers.views import Attachment as FileView
 from handlers.views import View, error, info
@@ -129,7 +129,7 @@ class Exporter:
 
 def export_kind(text: str) -> str | None:
     """`export responses` → 'responses' (what the consent card's context carries)."""
-    from handlers.parser import ParseError, parse
+    from handlers.commands.parser import ParseError, parse
 
     try:
         command = parse(text)

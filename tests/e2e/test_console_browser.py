@@ -20,9 +20,9 @@ import pytest
 from aiohttp import web
 
 from bot.config import load_settings
+from bot.demo import load_demo
 from bot.runtime import Runtime, start
 from bot.web import build_app
-from handlers.demo import load_demo
 
 CHROMIUM = "/usr/bin/chromium"
 DOCS = Path(__file__).resolve().parents[2] / "docs"

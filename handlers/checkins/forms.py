@@ -1,0 +1,46 @@
+"""Opening a form from a button: the check-in's current view, with the form to show.
+
+Platforms that open forms in a separate step (a Slack modal needs the click's trigger_id
+within three seconds) ask here first, so that only the sponsor the check-in was sent to is
+shown the form, and the form matches the check-in's state (the question for the rating given).
+Nothing is changed; the submitted form goes to `interactions.act` like any other input.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.checkins import lifecycle
+from handlers.outbox import perform
+from handlers.ports import Caller, Reply, Services
+from handlers.views import View, error
+from storage.models import KIND_PAINPOINT, KIND_TASTE, Person, Project
+
+FORMS = {"taste_comment": KIND_TASTE, "painpoint": KIND_PAINPOINT}
+
+
+async def form_for(services: Services, caller: Caller, action: str, payload: Any) -> View:
+    """The view whose `form` the platform should open; a refusal (not ok) when it may not."""
+    kind = FORMS.get(action)
+    if kind is None or not isinstance(payload, dict):
+        return error("That button opens no form I know; nothing was changed.")
+
+    async def work(session: AsyncSession) -> Reply:
+        person = await session.get(Person, caller.person_id)
+        if person is None or person.org_id != caller.org_id:
+            return Reply(error("I don't know you yet; say hello to the bot first."))
+        try:
+            checkin = await lifecycle.load_for_answer(session, person, payload.get("checkin"), kind)
+        except lifecycle.Refused as exc:
+            return Reply(error(str(exc)))
+        if kind == KIND_TASTE and checkin.rating is None:
+            return Reply(error("Pick a taste first, then tell us more."))
+        project = await session.get(Project, checkin.project_id)
+        view = lifecycle.question_for(checkin, project.name if project else "")
+        if view.form is None:
+            return Reply(error("This check-in has no form to fill in."))
+        return Reply(view)
+
+    return await perform(services, caller.org_id, work)

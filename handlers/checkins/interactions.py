@@ -1,0 +1,106 @@
+"""What sponsors do with the bot's messages: click a taste, write a comment, report a pain point.
+
+Channels turn a button click or a form submission into `act(...)`, and a plain direct message
+into `direct_message(...)`; the payloads are validated here like any other input.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers import followups, painpoints
+from handlers.checkins import lifecycle
+from handlers.commands.parser import ParseError, is_prefixed, parse
+from handlers.commands.run import run_command
+from handlers.outbox import perform
+from handlers.ports import Caller, Reply, Services
+from handlers.views import View, error
+from storage.models import KIND_PAINPOINT, Person, Project
+
+ACTIONS = ("taste", "taste_comment", "painpoint_open", "painpoint", followups.ACTION)
+
+
+def action_name(action: str) -> str:
+    """`taste_4` (a Slack action id) and `taste` (Teams card data) are the same action."""
+    return "taste" if action.startswith("taste_") and action != "taste_comment" else action
+
+
+async def act(
+    services: Services,
+    caller: Caller,
+    action: str,
+    payload: dict[str, Any],
+    values: dict[str, Any] | None = None,
+) -> View:
+    """A button or a form. `payload` is what the button carried; `values` what the form collected."""
+    name = action_name(action)
+    if name not in ACTIONS or not isinstance(payload, dict):
+        return error("That button is not one I know; nothing was changed.")
+    if values is not None and not isinstance(values, dict):
+        return error("That form sent something I cannot read; nothing was changed.")
+    values = values or {}
+
+    async def work(session: AsyncSession) -> Reply:
+        person = await session.get(Person, caller.person_id)
+        if person is None or person.org_id != caller.org_id:
+            return Reply(error("I don't know you yet; say hello to the bot first."))
+        if name == followups.ACTION:
+            return await followups.take(session, person, payload)
+        checkin_id = payload.get("checkin")
+        policy = services.policy
+        if name == "taste":
+            return await lifecycle.answer_taste(session, person, checkin_id, payload.get("rating"), policy)
+        if name == "taste_comment":
+            return await lifecycle.comment_taste(session, person, checkin_id, values.get("comment"), policy)
+        if name == "painpoint":
+            return await painpoints.report(
+                session, person, checkin_id, values.get("text"), values.get("impact"), policy
+            )
+        try:
+            checkin = await lifecycle.load_for_answer(session, person, checkin_id, KIND_PAINPOINT)
+        except lifecycle.Refused as exc:
+            return Reply(error(str(exc)))
+        project = await session.get(Project, checkin.project_id)
+        return Reply(lifecycle.question_for(checkin, project.name if project else ""))
+
+    return await perform(services, caller.org_id, work)
+
+
+async def direct_message(services: Services, caller: Caller, text: str) -> View:
+    """A message to the bot: a command when it reads as one, else the answer to an open prompt.
+
+    Sponsors write in prose, and prose can begin like a command ("outcomes are unclear"). A
+    message that reads as a command but fails (an unknown project, a refused role) changed
+    nothing, so while a pain-point prompt is open it is taken as the answer instead, unless it
+    was written with the `pmo` prefix.
+    """
+    try:
+        parse(text)
+        is_command = True
+    except ParseError:
+        is_command = False
+    if is_command:
+        view = await run_command(services, caller, text)
+        if view.ok or is_prefixed(text):
+            return view
+        answer = await _answer_prompt(services, caller, text)
+        return answer if answer.ok else view
+    view = await _answer_prompt(services, caller, text)
+    if view.ok:
+        return view
+    return await run_command(services, caller, text)  # explains what was not understood
+
+
+async def _answer_prompt(services: Services, caller: Caller, text: str) -> View:
+    """Record the text as the answer to the caller's open pain-point prompt; not ok when none."""
+
+    async def work(session: AsyncSession) -> Reply:
+        person = await session.get(Person, caller.person_id)
+        if person is None or person.org_id != caller.org_id:
+            return Reply(error("I don't know you yet; say hello to the bot first."))
+        reply = await painpoints.report_by_reply(session, person, text, services.policy)
+        return reply or Reply(View(ok=False))
+
+    return await perform(services, caller.org_id, work)
