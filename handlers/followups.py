@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.ids import as_id
 from handlers.people import is_staff
 from handlers.ports import Reply
 from handlers.views import Choice, View, error
@@ -27,10 +28,6 @@ def follow_up_choice(*, checkin_id: int | None = None, painpoint_id: int | None 
     return Choice(action=ACTION, label=LABEL, payload=payload, style="primary")
 
 
-def _id(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
-
-
 def _when(at: dt.datetime) -> str:
     return f"{at:%Y-%m-%d %H:%M} UTC"
 
@@ -43,11 +40,11 @@ async def take(session: AsyncSession, person: Person, payload: Any) -> Reply:
         return Reply(error("That button does not point at an alert; nothing was changed."))
     target: Checkin | PainPoint | None
     if "checkin" in payload:
-        ident = _id(payload["checkin"])
+        ident = as_id(payload["checkin"])
         target = await session.get(Checkin, ident) if ident else None
         what = "this sour taste"
     else:
-        ident = _id(payload["painpoint"])
+        ident = as_id(payload["painpoint"])
         target = await session.get(PainPoint, ident) if ident else None
         what = f"pain point #{ident}"
     if target is None or target.org_id != person.org_id:

@@ -32,6 +32,7 @@ from bot.runtime import Runtime
 from bot.work import Unrecorded
 from handlers.checkins.interactions import act, direct_message
 from handlers.commands.run import run_command
+from handlers.ids import as_id
 from handlers.inbox import NOT_RECORDED, Job
 from handlers.people import identify
 from handlers.ports import Caller
@@ -51,7 +52,6 @@ MAX_TEXT = 4000  # characters of a command or a message
 MAX_FIELD = 5000  # characters of one form value
 MAX_ACTION = 64
 MAX_MESSAGES = 200  # newest messages an inbox or a channel returns
-MAX_ID = 2**31 - 1  # ids are INTEGER columns; a bigger number cannot be one
 CHANNEL_NAME = re.compile(r"#[A-Za-z0-9][A-Za-z0-9_.-]{0,79}")
 EMAIL = re.compile(r"[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+")
 
@@ -288,9 +288,10 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
 def _person_id(value: Any) -> int:
     if isinstance(value, str) and re.fullmatch(r"[0-9]{1,10}", value.strip()):
         value = int(value.strip())
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
+    person_id = as_id(value)
+    if person_id is None:
         raise BadInput("Say who you are: person must be the id of a person (a whole number).")
-    return value
+    return person_id
 
 
 def _text(data: dict[str, Any], key: str, limit: int) -> str:

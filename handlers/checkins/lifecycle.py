@@ -11,7 +11,7 @@ from sqlalchemy.orm import joinedload
 
 from handlers import alerts
 from handlers.checkins.views import painpoint_question, taste_question
-from handlers.commands.parser import MAX_ID
+from handlers.ids import as_id
 from handlers.ports import Outgoing, Policy, Reply
 from handlers.text import strip_controls
 from handlers.views import error
@@ -121,7 +121,7 @@ async def load_for_answer(session: AsyncSession, person: Person, checkin_id: Any
 
     Its project comes in the same query: every answer shows the project's name, and one
     statement fewer took a click's database work from about 2.3 to 1.9 ms of CPU (SQLite)."""
-    if not isinstance(checkin_id, int) or isinstance(checkin_id, bool) or not 1 <= checkin_id <= MAX_ID:
+    if as_id(checkin_id) is None:
         raise Refused("That button does not point at a check-in.")
     checkin = await session.get(Checkin, checkin_id, options=[joinedload(Checkin.project)])
     if checkin is None or checkin.org_id != person.org_id or checkin.kind != kind:

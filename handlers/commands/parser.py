@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from handlers.ids import parse_id, positive_int
 from handlers.text import name_problem, text_problem, visible
 from storage.models import ASK_CADENCES, CADENCES, DAYS, LATEST_DUE
 
@@ -21,7 +22,6 @@ OPTION = re.compile(r"^([a-z_]+):(.*)$", re.DOTALL)
 SLACK_USER = re.compile(r"^<@([A-Z0-9a-z:_.-]+)(?:\|[^>]*)?>$")
 SLACK_MAILTO = re.compile(r"^<mailto:([^|>]+)(?:\|[^>]*)?>$")
 EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
-MAX_ID = 2**31 - 1  # ids are 32-bit integers in PostgreSQL
 AMOUNT = re.compile(r"^[$€£¥₹]?\s*(-?[0-9][0-9,_]*(?:\.[0-9]+)?)\s*([kKmM]?)$")
 
 
@@ -125,21 +125,8 @@ def _time(text: str) -> str:
     return f"{int(match.group(1)):02d}:{match.group(2)}"
 
 
-def _positive_int(text: str) -> int:
-    if not (text.isascii() and text.isdigit()) or int(text) < 1:
-        raise ValueError(f"'{text}' is not a whole number above 0")
-    return int(text)
-
-
-def _id(text: str) -> int:
-    value = _positive_int(text)
-    if value > MAX_ID:
-        raise ValueError(f"'{text}' is not an id (too large)")
-    return value
-
-
 def _days(text: str) -> int:
-    value = _positive_int(text)
+    value = positive_int(text)
     if value > 3660:
         raise ValueError(f"'{text}' days is more than ten years")
     return value
@@ -474,7 +461,7 @@ def _positional(spec: Spec, words: list[str]) -> Any:
         if kind == "id":
             if len(words) > 1:
                 raise ValueError(f"'{joined}' is not one id")
-            return _id(words[0].lstrip("#"))
+            return parse_id(words[0].lstrip("#"))
         if kind == "amount":
             return parse_amount(joined)
         if kind == "person":
