@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.checkins.lifecycle import SOUR
 from handlers.checkins.views import taste_label
 from handlers.commands.run import run_command
-from handlers.people import FOREVER, is_paused, is_staff
+from handlers.people import FOREVER, UNKNOWN_CALLER, caller_person, is_paused, is_staff
 from handlers.ports import Caller, Services
 from handlers.projects import schedule_text
 from handlers.value.report import compute_value
@@ -48,9 +48,9 @@ def _quote(text: str | None, limit: int = 200) -> str:
 async def home(services: Services, caller: Caller, notice: View | None = None) -> tuple[View, ...]:
     """The sections of the person's home page, first the `notice` (the result of a button) if any."""
     async with services.db.transaction() as session:
-        person = await session.get(Person, caller.person_id)
-        if person is None or person.org_id != caller.org_id:
-            return (error("I don't know you yet; say hello to the bot first."),)
+        person = await caller_person(session, caller)
+        if person is None:
+            return (error(UNKNOWN_CALLER),)
         staff = is_staff(person)
         own = [p for p in await sponsored_projects(session, person.id) if not p.archived]
         sections: list[View] = [notice] if notice is not None else []

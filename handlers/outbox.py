@@ -13,8 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import inbox
 from handlers.checkins.lifecycle import mark_failed, record_refs
-from handlers.ports import DeliveryFailed, Outgoing, Reply, Services
+from handlers.people import UNKNOWN_CALLER, caller_person
+from handlers.ports import Caller, DeliveryFailed, Outgoing, Reply, Services
 from handlers.views import View, error
+from storage.models import Person
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +57,20 @@ async def perform(services: Services, org_id: int, work: Callable[[AsyncSession]
     if problems:
         return replace(reply.view, lines=(*reply.view.lines, *(f"⚠️ {p}" for p in problems)))
     return reply.view
+
+
+async def perform_as(
+    services: Services, caller: Caller, work: Callable[[AsyncSession, Person], Awaitable[Reply]]
+) -> View:
+    """`perform` for a use case that acts for a known person; a stranger is told to say hello first."""
+
+    async def known(session: AsyncSession) -> Reply:
+        person = await caller_person(session, caller)
+        if person is None:
+            return Reply(error(UNKNOWN_CALLER))
+        return await work(session, person)
+
+    return await perform(services, caller.org_id, known)
 
 
 async def deliver(services: Services, org_id: int, outbox: list[Outgoing]) -> list[str]:

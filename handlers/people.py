@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.commands.parser import PersonRef
-from handlers.ports import Directory
+from handlers.ports import Caller, Directory
 from storage.db import utcnow
 from storage.models import Identity, Person, Project
 from storage.queries import (
@@ -20,6 +20,13 @@ from storage.queries import (
 )
 
 FOREVER = dt.date(9999, 12, 31)
+UNKNOWN_CALLER = "I don't know you yet; say hello to the bot first."
+
+
+async def caller_person(session: AsyncSession, caller: Caller) -> Person | None:
+    """The person behind `caller`; None when the bot has not met them in the caller's organisation."""
+    person = await session.get(Person, caller.person_id)
+    return person if person is not None and person.org_id == caller.org_id else None
 
 
 def is_staff(person: Person) -> bool:

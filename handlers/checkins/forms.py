@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.checkins import lifecycle
-from handlers.outbox import perform
+from handlers.outbox import perform_as
 from handlers.ports import Caller, Reply, Services
 from handlers.views import View, error
 from storage.models import KIND_PAINPOINT, KIND_TASTE, Person, Project
@@ -27,10 +27,7 @@ async def form_for(services: Services, caller: Caller, action: str, payload: Any
     if kind is None or not isinstance(payload, dict):
         return error("That button opens no form I know; nothing was changed.")
 
-    async def work(session: AsyncSession) -> Reply:
-        person = await session.get(Person, caller.person_id)
-        if person is None or person.org_id != caller.org_id:
-            return Reply(error("I don't know you yet; say hello to the bot first."))
+    async def work(session: AsyncSession, person: Person) -> Reply:
         try:
             checkin = await lifecycle.load_for_answer(session, person, payload.get("checkin"), kind)
         except lifecycle.Refused as exc:
@@ -43,4 +40,4 @@ async def form_for(services: Services, caller: Caller, action: str, payload: Any
             return Reply(error("This check-in has no form to fill in."))
         return Reply(view)
 
-    return await perform(services, caller.org_id, work)
+    return await perform_as(services, caller, work)

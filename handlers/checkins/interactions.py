@@ -14,7 +14,7 @@ from handlers import followups, painpoints
 from handlers.checkins import lifecycle
 from handlers.commands.parser import ParseError, is_prefixed, parse
 from handlers.commands.run import run_command
-from handlers.outbox import perform
+from handlers.outbox import perform_as
 from handlers.ports import Caller, Reply, Services
 from handlers.views import View, error
 from storage.models import KIND_PAINPOINT, Person, Project
@@ -42,10 +42,7 @@ async def act(
         return error("That form sent something I cannot read; nothing was changed.")
     values = values or {}
 
-    async def work(session: AsyncSession) -> Reply:
-        person = await session.get(Person, caller.person_id)
-        if person is None or person.org_id != caller.org_id:
-            return Reply(error("I don't know you yet; say hello to the bot first."))
+    async def work(session: AsyncSession, person: Person) -> Reply:
         if name == followups.ACTION:
             return await followups.take(session, person, payload)
         checkin_id = payload.get("checkin")
@@ -65,7 +62,7 @@ async def act(
         project = await session.get(Project, checkin.project_id)
         return Reply(lifecycle.question_for(checkin, project.name if project else ""))
 
-    return await perform(services, caller.org_id, work)
+    return await perform_as(services, caller, work)
 
 
 async def direct_message(services: Services, caller: Caller, text: str) -> View:
@@ -96,11 +93,8 @@ async def direct_message(services: Services, caller: Caller, text: str) -> View:
 async def _answer_prompt(services: Services, caller: Caller, text: str) -> View:
     """Record the text as the answer to the caller's open pain-point prompt; not ok when none."""
 
-    async def work(session: AsyncSession) -> Reply:
-        person = await session.get(Person, caller.person_id)
-        if person is None or person.org_id != caller.org_id:
-            return Reply(error("I don't know you yet; say hello to the bot first."))
+    async def work(session: AsyncSession, person: Person) -> Reply:
         reply = await painpoints.report_by_reply(session, person, text, services.policy)
         return reply or Reply(View(ok=False))
 
-    return await perform(services, caller.org_id, work)
+    return await perform_as(services, caller, work)

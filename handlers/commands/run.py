@@ -20,7 +20,7 @@ from handlers.checkins.lifecycle import open_checkin
 from handlers.checkins.views import painpoint_question, taste_question
 from handlers.commands.parser import SPECS, Command, ParseError, PersonRef, Spec, parse
 from handlers.csv.api import export_csv
-from handlers.outbox import Rollback, perform
+from handlers.outbox import Rollback, perform_as
 from handlers.people import FOREVER, display, is_admin, is_paused, is_sponsor, is_staff, resolve_person
 from handlers.ports import Caller, NotReachable, Outgoing, Reply, Services
 from handlers.value.report import compute_value, recent_comments
@@ -58,17 +58,14 @@ async def run_command(services: Services, caller: Caller, text: str) -> View:
     except ParseError as exc:
         return error(exc.message, exc.usage)
 
-    async def work(session: AsyncSession) -> Reply:
-        person = await session.get(Person, caller.person_id)
-        if person is None or person.org_id != caller.org_id:
-            return Reply(error("I don't know you yet; say hello to the bot first."))
+    async def work(session: AsyncSession, person: Person) -> Reply:
         ctx = Context(session, services, caller, person)
         refusal = await _refusal(ctx, command.spec)
         if refusal is not None:
             return Reply(refusal)
         return await HANDLERS[command.name](ctx, command)
 
-    return await perform(services, caller.org_id, work)
+    return await perform_as(services, caller, work)
 
 
 async def _may_run(ctx: Context, spec: Spec) -> bool:
