@@ -8,7 +8,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import alerts
-from handlers.checkins.lifecycle import Refused, load_for_answer, open_painpoint_prompt, question_for
+from handlers.checkins.lifecycle import (
+    Refused,
+    load_for_answer,
+    open_painpoint_prompt,
+    question_for,
+    refs_updates,
+)
 from handlers.ports import Outgoing, Policy, Reply
 from handlers.views import View, error, info, number
 from storage.db import utcnow
@@ -47,11 +53,7 @@ async def _record(
     await session.flush()
     project = await session.get(Project, checkin.project_id)
     assert project is not None
-    outbox = [
-        Outgoing(view=question_for(checkin, project.name), update_ref=ref)
-        for ref in (checkin.message_refs or {}).values()
-        if isinstance(ref, dict)
-    ]
+    outbox = refs_updates(checkin, question_for(checkin, project.name))
     if impact >= PAINFUL:
         org = await session.get(Organisation, checkin.org_id)
         assert org is not None

@@ -31,8 +31,8 @@ from sqlalchemy import select
 from bot.channels import Channel, Router
 from bot.clock.lookup import CannotLook, find_sent
 from bot.clock.pacing import Pacing
-from handlers.checkins.lifecycle import mark_failed, question_for, record_refs
-from handlers.checkins.views import painpoint_question, taste_question
+from handlers.checkins.lifecycle import mark_failed, question_for, record_refs, refs_updates
+from handlers.checkins.views import question, taste_question
 from handlers.clock.ledger import (
     FAILED,
     KIND_REMINDER,
@@ -47,7 +47,7 @@ from handlers.outbox import deliver
 from handlers.ports import DeliveryFailed, Outgoing, Services
 from handlers.reachability import mark_reachable, mark_unreachable
 from handlers.views import View
-from storage.models import KIND_TASTE, Checkin, Delivery, Identity, Person, Project
+from storage.models import Checkin, Delivery, Identity, Person, Project
 
 log = logging.getLogger("pmo.delivery")
 
@@ -204,9 +204,7 @@ class Deliverer:
         if not claim.to_send:
             return claim.outcome
         assert claim.delivery_id is not None and claim.checkin_id is not None and claim.sponsor_id is not None
-        view = (taste_question if job.kind == KIND_TASTE else painpoint_question)(
-            claim.checkin_id, claim.project_name
-        )
+        view = question(job.kind, claim.checkin_id, claim.project_name)
         target = await self.target(claim.sponsor_id)
         if target is None:
             return await self._fail(
@@ -291,9 +289,7 @@ class Deliverer:
             project = await session.get(Project, checkin.project_id) if checkin else None
         if checkin is None or project is None:
             return "gone"
-        view = question_for(checkin, project.name)
-        outbox = [Outgoing(view=view, update_ref=ref) for ref in (checkin.message_refs or {}).values()]
-        for item in outbox:
+        for item in refs_updates(checkin, question_for(checkin, project.name)):
             platform = str((item.update_ref or {}).get("platform"))
             if platform in self.router.channels:
                 await self.pacing.acquire(platform, job.org_id)

@@ -10,11 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from handlers import alerts
-from handlers.checkins.views import painpoint_question, taste_question
+from handlers.checkins.views import question
 from handlers.ids import as_id
 from handlers.ports import Outgoing, Policy, Reply
 from handlers.text import strip_controls
-from handlers.views import error
+from handlers.views import View, error
 from storage.db import utcnow
 from storage.models import (
     KIND_PAINPOINT,
@@ -103,17 +103,17 @@ async def claim_checkin(
     return claim_id, checkin
 
 
-def question_for(checkin: Checkin, project_name: str) -> Any:
+def question_for(checkin: Checkin, project_name: str) -> View:
     """The message a check-in shows, in its current state."""
-    if checkin.kind == KIND_TASTE:
-        return taste_question(
-            checkin.id,
-            project_name,
-            rating=checkin.rating,
-            comment=checkin.comment,
-            closed=checkin.status == "closed",
-        )
-    return painpoint_question(checkin.id, project_name, answered=checkin.answered_at is not None)
+    return question(
+        checkin.kind,
+        checkin.id,
+        project_name,
+        rating=checkin.rating,
+        comment=checkin.comment,
+        closed=checkin.status == "closed",
+        answered=checkin.answered_at is not None,
+    )
 
 
 async def load_for_answer(session: AsyncSession, person: Person, checkin_id: Any, kind: str) -> Checkin:
@@ -135,10 +135,11 @@ async def load_for_answer(session: AsyncSession, person: Person, checkin_id: Any
     return checkin
 
 
-def _refs_updates(checkin: Checkin, view: Any) -> list[Outgoing]:
-    """The check-in's own messages (question, reminder), each rewritten to show `view`."""
+def refs_updates(checkin: Checkin, view: View) -> list[Outgoing]:
+    """The check-in's own messages (question, reminder), each rewritten to show `view`; its
+    alert's messages (message_refs["alerts"]) show the alert, so they are left alone."""
     return [
-        Outgoing(view=view, update_ref=ref, checkin_id=None)
+        Outgoing(view=view, update_ref=ref)
         for key, ref in (checkin.message_refs or {}).items()
         if key != alerts.REFS_KEY and isinstance(ref, dict)
     ]
@@ -219,7 +220,7 @@ async def answer_taste(
     project = await session.get(Project, checkin.project_id)
     assert project is not None
     view = question_for(checkin, project.name)
-    outbox = _refs_updates(checkin, view)
+    outbox = refs_updates(checkin, view)
     if previous != rating:
         outbox += await _taste_alert(session, checkin, project, person, policy)
     return Reply(view, outbox)
@@ -254,7 +255,7 @@ async def comment_taste(
     project = await session.get(Project, checkin.project_id)
     assert project is not None
     view = question_for(checkin, project.name)
-    outbox = _refs_updates(checkin, view)
+    outbox = refs_updates(checkin, view)
     outbox += await _taste_alert(session, checkin, project, person, policy)
     return Reply(view, outbox)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from handlers.views import Choice, Form, FormField, View
+from storage.models import KIND_TASTE
 
 TASTES: dict[int, tuple[str, str]] = {
     5: ("😋", "Delicious"),
@@ -76,6 +77,23 @@ def taste_question(
         lines=lines,
         form=form,
     )
+
+
+def question(
+    kind: str,
+    checkin_id: int,
+    project: str,
+    *,
+    rating: int | None = None,
+    comment: str | None = None,
+    closed: bool = False,
+    answered: bool = False,
+) -> View:
+    """The message of a check-in of this kind, new or in the state given: the taste check-in, or
+    (any other kind) the pain-point prompt. Sending now, the clock and answers all show this one."""
+    if kind == KIND_TASTE:
+        return taste_question(checkin_id, project, rating=rating, comment=comment, closed=closed)
+    return painpoint_question(checkin_id, project, answered=answered)
 
 
 def painpoint_form(checkin_id: int) -> Form:

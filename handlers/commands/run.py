@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import outcomes, painpoints, projects
 from handlers.checkins.lifecycle import open_checkin
-from handlers.checkins.views import painpoint_question, taste_question
+from handlers.checkins.views import question
 from handlers.commands.parser import SPECS, Command, ParseError, PersonRef, Spec, parse
 from handlers.csv.api import export_csv
 from handlers.outbox import Rollback, perform_as
@@ -176,10 +176,10 @@ async def _send_now(ctx: Context, command: Command, kind: str) -> Reply:
     if checkin is None:
         return Reply(error("That was sent a moment ago; nothing more was sent."))
     what = "taste check-in" if kind == KIND_TASTE else "pain-point prompt"
-    question = (taste_question if kind == KIND_TASTE else painpoint_question)(checkin.id, project.name)
+    sent = question(kind, checkin.id, project.name)
     return Reply(
         info(f"Sent the {what} for {project.name} to {sponsor.name}."),
-        [Outgoing(view=question, person_id=sponsor.id, checkin_id=checkin.id)],
+        [Outgoing(view=sent, person_id=sponsor.id, checkin_id=checkin.id)],
     )
 
 
