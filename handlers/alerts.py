@@ -7,7 +7,6 @@ the platforms `alerts here` has not set, else every admin by direct message.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import replace
 from typing import Any
 
@@ -16,11 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.checkins.views import taste_label
 from handlers.followups import follow_up_choice
+from handlers.platform_ids import platform_of
 from handlers.ports import Outgoing, Policy
 from handlers.views import Fact, View
 from storage.models import Organisation, PainPoint, Person, Project
 
-SLACK_CHANNEL = re.compile(r"^[CGD][A-Z0-9]{6,}$")
 SOUR = 2  # ratings at or below this are announced
 REFS_KEY = "alerts"  # where a check-in's message_refs keep the messages of its alert
 
@@ -40,12 +39,8 @@ def alert_refs(refs: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def channel_platform(channel: str) -> str:
-    """Which platform a channel id belongs to: Slack ids are C…/G…, Teams ids hold a colon."""
-    if SLACK_CHANNEL.match(channel):
-        return "slack"
-    if ":" in channel:
-        return "teams"
-    return "local"
+    """Which platform a channel id (PMO_ALERT_CHANNEL) belongs to."""
+    return platform_of(channel, "channel")
 
 
 async def route(session: AsyncSession, org: Organisation, policy: Policy, view: View) -> list[Outgoing]:

@@ -48,8 +48,6 @@ ONE_TO_FIVE = {str(n): n for n in range(1, 6)}
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
 _TIME = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
-_SLACK_ID = re.compile(r"[UW][A-Z0-9]{2,}")
-_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 class CellError(ValueError):
@@ -230,15 +228,6 @@ def person(value: str, column: str) -> str:
 
 def is_email(token: str) -> bool:
     return "@" in token
-
-
-def platform_of(user_id: str) -> str:
-    """The platform a bare user id belongs to: Slack ids look like U0123ABC, Teams ids are GUIDs."""
-    if _SLACK_ID.fullmatch(user_id):
-        return "slack"
-    if _GUID.fullmatch(user_id):
-        return "teams"
-    return "local"
 
 
 def write_timestamp(value: dt.datetime | None) -> str:

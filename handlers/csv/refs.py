@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.csv import formats as cf
+from handlers.platform_ids import platform_of
 from storage.db import utcnow
 from storage.models import Project
 from storage.queries import (
@@ -58,7 +59,7 @@ async def resolve_people(
                 found = await add_person(session, org_id, token.split("@", 1)[0], email=token)
             else:
                 found = await add_person(session, org_id, token)
-                await add_identity(session, found, cf.platform_of(token), token)
+                await add_identity(session, found, platform_of(token), token)
             created += 1
         ids[token] = found.id
     return ids, created

@@ -28,6 +28,7 @@ from handlers.csv.api import COLUMNS, KINDS, ImportResult, RowError, export_csv,
 from handlers.csv.importer import MAX_LISTED
 from handlers.csv.rows import ResponseParser, parse_response
 from handlers.csv.store import BATCH
+from handlers.platform_ids import platform_of
 from storage.db import Database, utcnow
 from storage.models import (
     Answer,
@@ -617,7 +618,7 @@ def test_cell_formats() -> None:
     assert cf.timestamp("2026-01-02T03:04:05+05:30", "t") == dt.datetime(2026, 1, 1, 21, 34, 5)
     assert cf.timestamp("2026-01-02 03:04", "t") == dt.datetime(2026, 1, 2, 3, 4)
     assert cf.time_of_day("9:05") == "09:05"
-    assert [cf.platform_of(i) for i in ("U024BE7LH", "W0ABC", "3F2504E0-4F89-11D3-9A0C-0305E82C3301", "u123", "x")] == [
+    assert [platform_of(i) for i in ("U024BE7LH", "W0ABC", "3F2504E0-4F89-11D3-9A0C-0305E82C3301", "u123", "x")] == [
         "slack", "slack", "teams", "local", "local"
     ]  # fmt: skip
 
