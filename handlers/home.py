@@ -77,20 +77,26 @@ async def _summary(session: AsyncSession, services: Services, org_id: int) -> Vi
     return value_view(report, chart=False)
 
 
+def _alert_line(head: str, followed_up: bool, text: str | None) -> str:
+    """One line of a staff list of alerts (pain points, sour tastes): what, whether someone took it,
+    and the words."""
+    return head + (" · followed up" if followed_up else "") + _quote(text)
+
+
 async def _open_painpoints(session: AsyncSession, org_id: int) -> View:
-    rows = (
-        await session.execute(
-            select(PainPoint, Project.name)
-            .join(Project, Project.id == PainPoint.project_id)
-            .where(PainPoint.org_id == org_id, PainPoint.status == "open")
-            .order_by(PainPoint.impact.desc(), PainPoint.reported_at.desc(), PainPoint.id.desc())
-            .limit(LIST_LIMIT)
-        )
-    ).all()
+    rows = await session.execute(
+        select(PainPoint, Project.name)
+        .join(Project, Project.id == PainPoint.project_id)
+        .where(PainPoint.org_id == org_id, PainPoint.status == "open")
+        .order_by(PainPoint.impact.desc(), PainPoint.reported_at.desc(), PainPoint.id.desc())
+        .limit(LIST_LIMIT)
+    )
     lines = tuple(
-        f"#{point.id} · {name} · impact {point.impact} · {point.reported_at:%Y-%m-%d}"
-        + (" · followed up" if point.followed_up_by else "")
-        + _quote(point.text)
+        _alert_line(
+            f"#{point.id} · {name} · impact {point.impact} · {point.reported_at:%Y-%m-%d}",
+            point.followed_up_by is not None,
+            point.text,
+        )
         for point, name in rows
     )
     return View(title="Open pain points", lines=lines or ("None open. 🎉",))
@@ -98,25 +104,25 @@ async def _open_painpoints(session: AsyncSession, org_id: int) -> View:
 
 async def _sour_tastes(session: AsyncSession, org_id: int, today: dt.date) -> View:
     since = dt.datetime.combine(today - dt.timedelta(days=SOUR_DAYS), dt.time())
-    rows = (
-        await session.execute(
-            select(Checkin, Project.name, Person.name)
-            .join(Project, Project.id == Checkin.project_id)
-            .join(Person, Person.id == Checkin.sponsor_id)
-            .where(
-                Checkin.org_id == org_id,
-                Checkin.kind == KIND_TASTE,
-                Checkin.rating <= SOUR,
-                Checkin.answered_at >= since,
-            )
-            .order_by(Checkin.answered_at.desc(), Checkin.id.desc())
-            .limit(LIST_LIMIT)
+    rows = await session.execute(
+        select(Checkin, Project.name, Person.name)
+        .join(Project, Project.id == Checkin.project_id)
+        .join(Person, Person.id == Checkin.sponsor_id)
+        .where(
+            Checkin.org_id == org_id,
+            Checkin.kind == KIND_TASTE,
+            Checkin.rating <= SOUR,
+            Checkin.answered_at >= since,
         )
-    ).all()
+        .order_by(Checkin.answered_at.desc(), Checkin.id.desc())
+        .limit(LIST_LIMIT)
+    )
     lines = tuple(
-        f"{taste_label(checkin.rating)} · {project} · {sponsor} · {checkin.answered_at:%Y-%m-%d}"
-        + (" · followed up" if checkin.followed_up_by else "")
-        + _quote(checkin.comment)
+        _alert_line(
+            f"{taste_label(checkin.rating)} · {project} · {sponsor} · {checkin.answered_at:%Y-%m-%d}",
+            checkin.followed_up_by is not None,
+            checkin.comment,
+        )
         for checkin, project, sponsor in rows
     )
     return View(title=f"Sour tastes, last {SOUR_DAYS} days", lines=lines or ("None. 😋",))
