@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.checkins.lifecycle import CLOSE_AFTER, REMIND_AFTER, history_entry, new_checkin
 from handlers.checkins.views import taste_question
 from storage.db import utcnow
 from storage.models import (
@@ -45,9 +46,7 @@ from storage.queries import (
 
 HISTORY = dt.timedelta(days=183)  # about six months of check-ins
 PMO_COST = 450_000.0
-ANSWER_WINDOW = dt.timedelta(days=3)  # answers come within three days…
-CLOSE_AFTER = dt.timedelta(days=7)  # …or the check-in closes unanswered, as the product does
-REMIND_AFTER = dt.timedelta(days=2)
+ANSWER_WINDOW = dt.timedelta(days=3)  # answers come within three days; a missed one closes after CLOSE_AFTER
 LOCAL = "local"
 BIWEEKLY_EPOCH = dt.date(2024, 1, 1)  # a Monday: even weeks since then are biweekly weeks
 QUARTER_MONTHS = (1, 4, 7, 10)
@@ -439,16 +438,7 @@ class _Loader:
         return projects
 
     def _checkin(self, project: Project, kind: str, occurrence: dt.datetime) -> Checkin:
-        return Checkin(
-            org_id=self.org_id,
-            project_id=project.id,
-            sponsor_id=project.sponsor_id,
-            kind=kind,
-            occurrence=occurrence,
-            status="open",
-            sent_at=occurrence + _seconds(self.rng),
-            message_refs={},
-        )
+        return new_checkin(project, kind, occurrence, sent_at=occurrence + _seconds(self.rng))
 
     def _close(self, checkin: Checkin, remind: bool) -> None:
         checkin.status = "closed"
@@ -563,27 +553,10 @@ class _Loader:
     def _answers(self, checkin: Checkin) -> list[Answer]:
         """The rating, then (as in the product) the comment a few minutes later."""
         assert checkin.answered_at is not None
-        rows = [
-            Answer(
-                org_id=self.org_id,
-                checkin_id=checkin.id,
-                person_id=checkin.sponsor_id,
-                rating=checkin.rating,
-                comment=None,
-                answered_at=checkin.answered_at,
-            )
-        ]
+        rows = [history_entry(checkin, checkin.sponsor_id, None, checkin.answered_at)]
         if checkin.comment:
-            rows.append(
-                Answer(
-                    org_id=self.org_id,
-                    checkin_id=checkin.id,
-                    person_id=checkin.sponsor_id,
-                    rating=checkin.rating,
-                    comment=checkin.comment,
-                    answered_at=checkin.answered_at + dt.timedelta(minutes=self.rng.randint(1, 6)),
-                )
-            )
+            later = checkin.answered_at + dt.timedelta(minutes=self.rng.randint(1, 6))
+            rows.append(history_entry(checkin, checkin.sponsor_id, checkin.comment, later))
         return rows
 
     async def outcomes(self, projects: list[Project], staff: list[Person]) -> list[Outcome]:
@@ -644,16 +617,8 @@ class _Loader:
     async def waiting_question(self, project: Project) -> Checkin:
         """One taste check-in sent in the last day and not yet answered, shown in the sponsor's inbox."""
         sent_at = self.horizon - dt.timedelta(hours=3)
-        checkin = Checkin(
-            org_id=self.org_id,
-            project_id=project.id,
-            sponsor_id=project.sponsor_id,
-            kind=KIND_TASTE,
-            occurrence=sent_at,  # like `checkin PROJECT`: sent now, outside the schedule
-            status="open",
-            sent_at=sent_at,
-            message_refs={},
-        )
+        # like `checkin PROJECT`: sent now, outside the schedule
+        checkin = new_checkin(project, KIND_TASTE, sent_at, sent_at=sent_at)
         self.session.add(checkin)
         await self.session.flush()
         message = LocalMessage(

@@ -87,33 +87,44 @@ async def claim_checkin(
     )
     if claim_id is None:
         return None
-    checkin = Checkin(
-        org_id=project.org_id,
-        project_id=project.id,
-        sponsor_id=project.sponsor_id,
-        kind=kind,
-        occurrence=occurrence,
-        status="open",
-        sent_at=now.replace(microsecond=0),  # to the second, as files hold it (the clock's now has more)
-        message_refs={},
-    )
+    # sent_at to the second, as files hold it (the clock's now has more)
+    checkin = new_checkin(project, kind, occurrence, sent_at=now.replace(microsecond=0))
     session.add(checkin)
     await session.flush()
     await session.execute(update(Delivery).where(Delivery.id == claim_id).values(checkin_id=checkin.id))
     return claim_id, checkin
 
 
+def new_checkin(project: Project, kind: str, occurrence: dt.datetime, *, sent_at: dt.datetime) -> Checkin:
+    """An open check-in of `project` for its sponsor, before any message of it exists (the demo
+    builds its history with this too, so that its check-ins are the product's)."""
+    return Checkin(
+        org_id=project.org_id,
+        project_id=project.id,
+        sponsor_id=project.sponsor_id,
+        kind=kind,
+        occurrence=occurrence,
+        status="open",
+        sent_at=sent_at,
+        message_refs={},
+    )
+
+
+def history_entry(checkin: Checkin, person_id: int, comment: str | None, at: dt.datetime) -> Answer:
+    """One entry of a check-in's answer history: its rating at that moment, with `comment`."""
+    return Answer(
+        org_id=checkin.org_id,
+        checkin_id=checkin.id,
+        person_id=person_id,
+        rating=checkin.rating,
+        comment=comment,
+        answered_at=at,
+    )
+
+
 def question_for(checkin: Checkin, project_name: str) -> View:
     """The message a check-in shows, in its current state."""
-    return question(
-        checkin.kind,
-        checkin.id,
-        project_name,
-        rating=checkin.rating,
-        comment=checkin.comment,
-        closed=checkin.status == "closed",
-        answered=checkin.answered_at is not None,
-    )
+    return question(checkin.kind, checkin.id, project_name, checkin)
 
 
 async def load_for_answer(session: AsyncSession, person: Person, checkin_id: Any, kind: str) -> Checkin:
@@ -207,16 +218,7 @@ async def answer_taste(
     checkin.rating = rating
     checkin.answered_at = now
     checkin.status = "answered"
-    session.add(
-        Answer(
-            org_id=checkin.org_id,
-            checkin_id=checkin.id,
-            person_id=person.id,
-            rating=rating,
-            comment=checkin.comment,
-            answered_at=now,
-        )
-    )
+    session.add(history_entry(checkin, person.id, checkin.comment, now))
     project = await session.get(Project, checkin.project_id)
     assert project is not None
     view = question_for(checkin, project.name)
@@ -242,16 +244,7 @@ async def comment_taste(
     if checkin.rating is None:
         return Reply(error("Pick a taste first, then tell us more."))
     checkin.comment = text
-    session.add(
-        Answer(
-            org_id=checkin.org_id,
-            checkin_id=checkin.id,
-            person_id=person.id,
-            rating=checkin.rating,
-            comment=text,
-            answered_at=utcnow(),
-        )
-    )
+    session.add(history_entry(checkin, person.id, text, utcnow()))
     project = await session.get(Project, checkin.project_id)
     assert project is not None
     view = question_for(checkin, project.name)

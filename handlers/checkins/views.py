@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from handlers.views import Choice, Form, FormField, View
-from storage.models import KIND_TASTE
+from storage.models import KIND_TASTE, Checkin
 
 TASTES: dict[int, tuple[str, str]] = {
     5: ("😋", "Delicious"),
@@ -79,21 +79,20 @@ def taste_question(
     )
 
 
-def question(
-    kind: str,
-    checkin_id: int,
-    project: str,
-    *,
-    rating: int | None = None,
-    comment: str | None = None,
-    closed: bool = False,
-    answered: bool = False,
-) -> View:
-    """The message of a check-in of this kind, new or in the state given: the taste check-in, or
-    (any other kind) the pain-point prompt. Sending now, the clock and answers all show this one."""
+def question(kind: str, checkin_id: int, project: str, standing: Checkin | None = None) -> View:
+    """The message of a check-in of this kind: the taste check-in, or (any other kind) the
+    pain-point prompt; as just sent, or as the check-in row `standing` has it now. Sending now,
+    the clock and every answer show this one."""
     if kind == KIND_TASTE:
-        return taste_question(checkin_id, project, rating=rating, comment=comment, closed=closed)
-    return painpoint_question(checkin_id, project, answered=answered)
+        if standing is None:
+            return taste_question(checkin_id, project)
+        closed = standing.status == "closed"
+        return taste_question(
+            checkin_id, project, rating=standing.rating, comment=standing.comment, closed=closed
+        )
+    return painpoint_question(
+        checkin_id, project, answered=standing is not None and standing.answered_at is not None
+    )
 
 
 def painpoint_form(checkin_id: int) -> Form:

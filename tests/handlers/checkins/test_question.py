@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from handlers.checkins.lifecycle import question_for, refs_updates
 from handlers.checkins.views import painpoint_question, question, taste_question
+from storage.db import utcnow
 from storage.models import KIND_PAINPOINT, KIND_TASTE, Checkin
 
 
 def test_question_is_the_taste_check_in_or_the_pain_point_prompt() -> None:
     assert question(KIND_TASTE, 7, "Apollo") == taste_question(7, "Apollo")
     assert question(KIND_PAINPOINT, 7, "Apollo") == painpoint_question(7, "Apollo")
-    assert question(KIND_TASTE, 7, "Apollo", rating=2, comment="slow") == taste_question(
+    answered = Checkin(
+        id=7, kind=KIND_TASTE, status="answered", rating=2, comment="slow", answered_at=utcnow()
+    )
+    assert question(KIND_TASTE, 7, "Apollo", answered) == taste_question(
         7, "Apollo", rating=2, comment="slow"
     )
-    assert question(KIND_PAINPOINT, 7, "Apollo", answered=True) == painpoint_question(
-        7, "Apollo", answered=True
-    )
+    prompt = Checkin(id=7, kind=KIND_PAINPOINT, status="answered", answered_at=utcnow())
+    assert question(KIND_PAINPOINT, 7, "Apollo", prompt) == painpoint_question(7, "Apollo", answered=True)
 
 
 def test_question_for_shows_the_check_in_as_it_stands() -> None:
