@@ -112,7 +112,7 @@ async def sour_taste(
 
 
 def updates(refs: dict[str, Any], view: View) -> list[Outgoing]:
-    """The recorded alert messages, each rewritten to show `view`."""
+    """Recorded messages (an alert's, or a check-in's own: `lifecycle.refs_updates`), each rewritten to show `view`."""
     return [Outgoing(view=view, update_ref=ref) for ref in refs.values() if isinstance(ref, dict)]
 
 

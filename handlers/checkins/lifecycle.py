@@ -69,22 +69,8 @@ async def claim_checkin(
     """
     now = now or utcnow()
     occurrence = occurrence or now
-    claim_id = await insert_new(
-        session,
-        Delivery,
-        {
-            "org_id": project.org_id,
-            "kind": kind,
-            "project_id": project.id,
-            "sponsor_id": project.sponsor_id,
-            "occurrence": occurrence,
-            "status": "claimed",
-            "claimed_at": now,
-            "attempts": 0,
-            "slot": slot,
-            "lease_until": lease_until,
-        },
-    )
+    row = ledger_row(project, kind, occurrence, "claimed", now=now, slot=slot, lease_until=lease_until)
+    claim_id = await insert_new(session, Delivery, row)
     if claim_id is None:
         return None
     # sent_at to the second, as files hold it (the clock's now has more)
@@ -93,6 +79,32 @@ async def claim_checkin(
     await session.flush()
     await session.execute(update(Delivery).where(Delivery.id == claim_id).values(checkin_id=checkin.id))
     return claim_id, checkin
+
+
+def ledger_row(
+    project: Project,
+    kind: str,
+    occurrence: dt.datetime,
+    status: str,
+    *,
+    now: dt.datetime,
+    slot: str | None,
+    lease_until: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """The ledger (deliveries) row of one occurrence of a project's check-in, claimed or skipped,
+    as `insert_new` takes it: its key is (kind, project, sponsor, occurrence)."""
+    return {
+        "org_id": project.org_id,
+        "kind": kind,
+        "project_id": project.id,
+        "sponsor_id": project.sponsor_id,
+        "occurrence": occurrence,
+        "status": status,
+        "claimed_at": now,
+        "attempts": 0,
+        "slot": slot,
+        "lease_until": lease_until,
+    }
 
 
 def new_checkin(project: Project, kind: str, occurrence: dt.datetime, *, sent_at: dt.datetime) -> Checkin:
@@ -149,11 +161,8 @@ async def load_for_answer(session: AsyncSession, person: Person, checkin_id: Any
 def refs_updates(checkin: Checkin, view: View) -> list[Outgoing]:
     """The check-in's own messages (question, reminder), each rewritten to show `view`; its
     alert's messages (message_refs["alerts"]) show the alert, so they are left alone."""
-    return [
-        Outgoing(view=view, update_ref=ref)
-        for key, ref in (checkin.message_refs or {}).items()
-        if key != alerts.REFS_KEY and isinstance(ref, dict)
-    ]
+    own = {key: ref for key, ref in (checkin.message_refs or {}).items() if key != alerts.REFS_KEY}
+    return alerts.updates(own, view)
 
 
 async def _taste_alert(

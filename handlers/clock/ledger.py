@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.checkins.lifecycle import CLOSE_AFTER, REMIND_AFTER, claim_checkin
+from handlers.checkins.lifecycle import CLOSE_AFTER, REMIND_AFTER, claim_checkin, ledger_row
 from handlers.people import is_paused
 from storage.models import KIND_TASTE, Checkin, Delivery, Identity, Organisation, Person, Project
 from storage.queries import insert_new
@@ -144,18 +144,8 @@ async def claim_occurrence(
     assert sponsor is not None
     skipped = MISSED if occurrence < late_before else PAUSED if is_paused(sponsor, slot) else None
     if skipped is not None:
-        row_id = await _record(
-            session,
-            org_id=project.org_id,
-            kind=kind,
-            project_id=project.id,
-            sponsor_id=project.sponsor_id,
-            occurrence=occurrence,
-            status=skipped,
-            claimed_at=now,
-            attempts=0,
-            slot=slot.isoformat(),
-        )
+        row = ledger_row(project, kind, occurrence, skipped, now=now, slot=slot.isoformat())
+        row_id = await _record(session, **row)
         return Claim(skipped if row_id is not None else "taken", row_id)
     claimed = await claim_checkin(
         session, project, kind, occurrence=occurrence, now=now, slot=slot.isoformat(), lease_until=lease_until
