@@ -72,7 +72,9 @@ def build_parser() -> Parser:
     demo = sub.add_parser("demo", help="fill the database with a demo organisation, then serve")
     demo.add_argument("--no-serve", action="store_true", help="only load the demo data")
     demo.add_argument("--no-scheduler", action="store_true", help="leave the scheduler out")
-    kinds = ("projects", "responses", "outcomes", "painpoints")
+    from handlers.csv.kinds import KINDS  # the one table of CSV kinds
+
+    kinds = tuple(KINDS)
     imp = sub.add_parser("import", help="import a CSV file: all rows or none")
     imp.add_argument("kind", choices=kinds)
     imp.add_argument("file", type=Path)
@@ -104,7 +106,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    from bot.config import ConfigError, install_log_redaction, load_settings  # after --help: fast help
+    from bot.config import ConfigError, load_settings  # after --help: fast help
+    from bot.redaction import install_log_redaction
 
     try:
         settings = load_settings()

@@ -54,7 +54,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from sqlalchemy.sql.elements import TextClause
 
-from handlers.csv.formats import COLUMNS
+from handlers.csv.kinds import COLUMNS
 from handlers.value.report import compute_value
 from storage.db import Database, async_url
 from storage.models import Project

@@ -3,19 +3,22 @@
 The process reads its configuration in one place so that a bad value stops it at start with a
 one-line reason, instead of failing later inside a platform SDK. Secrets are wrapped in
 `Secret` so that no repr, error message or log line can print them by accident.
+
+`Settings` is the one table of variables: each field names its environment variable, how its
+text is read and checked, its default, whether it is a secret, and what it is for. Reading,
+checking, masking and the documentation test (`VARIABLES`) all go through it; adding a
+variable is adding one field (and its line in docs/configuration.md and .env.example).
+Log redaction, which uses the secrets, is `bot.redaction`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hmac
-import logging
 import math
 import os
 import re
-import sys
-import traceback
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,42 +71,134 @@ class Secret:
         return bool(self._value)
 
 
-_SECRET_FIELDS = (
-    "slack_bot_token",
-    "slack_signing_secret",
-    "slack_app_token",
-    "slack_client_secret",
-    "microsoft_app_password",
-    "pmo_api_token",
-)
+# --- how one variable's text is read: (variable name, text) to value, or ConfigError ---------
+
+
+def _text(name: str, value: str) -> str:
+    return value
+
+
+def _secret(name: str, value: str) -> Secret:
+    return Secret(value)
+
+
+def _database_url(name: str, value: str) -> str:
+    try:
+        async_url(value)
+    except DatabaseUrlError as err:
+        raise ConfigError(str(err).splitlines()[0]) from None
+    except Exception:  # noqa: BLE001 - SQLAlchemy's own messages may quote the URL and its password
+        raise ConfigError(f"{name} is not a valid database URL (check its port and punctuation)") from None
+    return value
+
+
+def _port(name: str, value: str) -> int:
+    if not re.fullmatch(r"\d{1,5}", value) or not 1 <= int(value) <= 65535:
+        raise ConfigError(f"{name} must be a whole number from 1 to 65535, got {value!r}")
+    return int(value)
+
+
+def _http_url(name: str, value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        # The URL itself is not echoed: a proxy URL may carry credentials.
+        raise ConfigError(f"{name} must be an http:// or https:// URL such as https://slack.com/api/")
+    return value if value.endswith("/") else value + "/"
+
+
+def _ids(name: str, value: str) -> frozenset[str]:
+    return frozenset(a.strip() for a in value.split(",") if a.strip())
+
+
+def _timezone(name: str, value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ConfigError(
+            f"{name} {value!r} is not a known IANA time zone (e.g. UTC, Europe/Berlin)"
+        ) from None
+    return value
+
+
+def _float(value: str) -> float:
+    """The number written, or NaN when it is none, so that one finiteness check refuses both."""
+    try:
+        return float(value)
+    except ValueError:
+        return math.nan
+
+
+def _hours(name: str, value: str) -> float:
+    hours = _float(value)
+    if not math.isfinite(hours) or hours < 0:
+        raise ConfigError(f"{name} must be a number of hours of 0 or more, got {value!r}")
+    return hours
+
+
+def _rate(name: str, value: str) -> float:
+    rate = _float(value)
+    if not math.isfinite(rate) or rate <= 0:
+        raise ConfigError(f"{name} must be a number of messages a second above 0, got {value!r}")
+    return rate
+
+
+def _flag(name: str, value: str) -> bool:
+    if value.lower() in _FALSE:
+        return False
+    if value.lower() in _TRUE:
+        return True
+    raise ConfigError(f"{name} must be 1 or 0 (also true/false, yes/no, on/off), got {value!r}")
+
+
+# --- the table of variables ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One environment variable: its name, how its text is read, whether it is secret, what it is for."""
+
+    name: str
+    read: Callable[[str, str], Any]
+    secret: bool
+    about: str
+
+
+def setting(name: str, default: Any, read: Callable[[str, str], Any] = _text, *, about: str) -> Any:
+    """A `Settings` field read from the environment variable `name` (unset or blank: `default`)."""
+    variable = Variable(name, read, secret=read is _secret, about=about)
+    return field(default=default, metadata={"variable": variable})
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything the process may be configured with (CONTRACT section 2), already validated."""
+    """Everything the process may be configured with (CONTRACT section 2), already validated.
 
-    database_url: str = "sqlite:///pmo.db"
-    host: str = "127.0.0.1"
-    port: int = 3000
-    slack_bot_token: Secret | None = None
-    slack_signing_secret: Secret | None = None
-    slack_app_token: Secret | None = None
-    slack_client_id: str | None = None
-    slack_client_secret: Secret | None = None
-    slack_api_url: str = "https://slack.com/api/"
-    microsoft_app_id: str | None = None
-    microsoft_app_password: Secret | None = None
-    microsoft_app_type: str | None = None
-    microsoft_app_tenant_id: str | None = None
-    pmo_admins: frozenset[str] = field(default_factory=frozenset)
-    pmo_timezone: str = "UTC"
-    pmo_alert_channel: str | None = None
-    pmo_api_token: Secret | None = None
-    local_console_forced: bool = False
-    pmo_catchup_hours: float = 6.0
-    pmo_send_rate: float | None = (
-        None  # the platform's limit a second per workspace/tenant; None: per platform
-    )
+    Each field is one environment variable; docs/configuration.md explains each in full. The
+    Slack and Teams variables are also checked together (`load_settings`).
+    """
+
+    # fmt: off
+    database_url: str = setting("DATABASE_URL", "sqlite:///pmo.db", _database_url, about="SQLAlchemy URL of the database: SQLite or PostgreSQL")
+    host: str = setting("HOST", "127.0.0.1", about="address the web server listens on")
+    port: int = setting("PORT", 3000, _port, about="port the web server listens on")
+    slack_bot_token: Secret | None = setting("SLACK_BOT_TOKEN", None, _secret, about="Slack bot token (xoxb-)")
+    slack_signing_secret: Secret | None = setting("SLACK_SIGNING_SECRET", None, _secret, about="verifies the requests Slack sends")
+    slack_app_token: Secret | None = setting("SLACK_APP_TOKEN", None, _secret, about="Slack app-level token (xapp-): Socket Mode")
+    slack_client_id: str | None = setting("SLACK_CLIENT_ID", None, about="Slack OAuth client id: many workspaces")
+    slack_client_secret: Secret | None = setting("SLACK_CLIENT_SECRET", None, _secret, about="Slack OAuth client secret")
+    slack_api_url: str = setting("SLACK_API_URL", "https://slack.com/api/", _http_url, about="base URL of the Slack Web API")
+    microsoft_app_id: str | None = setting("MICROSOFT_APP_ID", None, about="the Azure Bot's Microsoft App ID: turns Teams on")
+    microsoft_app_password: Secret | None = setting("MICROSOFT_APP_PASSWORD", None, _secret, about="client secret of the Teams app registration")
+    microsoft_app_type: str | None = setting("MICROSOFT_APP_TYPE", None, about="SingleTenant, MultiTenant or UserAssignedMSI")
+    microsoft_app_tenant_id: str | None = setting("MICROSOFT_APP_TENANT_ID", None, about="directory (tenant) ID of the Teams app")
+    pmo_admins: frozenset[str] = setting("PMO_ADMINS", frozenset(), _ids, about="comma-separated platform user ids of the PMO admins")
+    pmo_timezone: str = setting("PMO_TIMEZONE", "UTC", _timezone, about="IANA time zone where a sponsor's own is unknown")
+    pmo_alert_channel: str | None = setting("PMO_ALERT_CHANNEL", None, about="channel for sour tastes and high-impact pain points")
+    pmo_api_token: Secret | None = setting("PMO_API_TOKEN", None, _secret, about="bearer token of the JSON API (off while unset)")
+    local_console_forced: bool = setting("LOCAL_CONSOLE", False, _flag, about="serve the local console beside a platform")
+    pmo_catchup_hours: float = setting("PMO_CATCHUP_HOURS", 6.0, _hours, about="hours after which a missed send is skipped")
+    pmo_send_rate: float | None = setting("PMO_SEND_RATE", None, _rate, about="messages a second per workspace/tenant (unset: per platform)")
+    # fmt: on
 
     def __post_init__(self) -> None:
         # Settings built directly (tests, tools) get the same shape as load_settings gives:
@@ -166,6 +261,11 @@ class Settings:
         return f"Settings({', '.join(parts)})"
 
 
+VARIABLES: tuple[Variable, ...] = tuple(f.metadata["variable"] for f in dataclasses.fields(Settings))
+_FIELDS = {f.metadata["variable"].name: f for f in dataclasses.fields(Settings)}
+_SECRET_FIELDS = tuple(f.name for f in dataclasses.fields(Settings) if f.metadata["variable"].secret)
+
+
 # --- DATABASE_URL passwords -------------------------------------------------------------
 
 # user:PASSWORD@host — everything between the first ':' after the user and the last '@', so a
@@ -198,29 +298,6 @@ def _database_passwords(raw: str) -> set[str]:
 
 # --- reading and validating ---------------------------------------------------------------
 
-_VARIABLES = (
-    "DATABASE_URL",
-    "HOST",
-    "PORT",
-    "SLACK_BOT_TOKEN",
-    "SLACK_SIGNING_SECRET",
-    "SLACK_APP_TOKEN",
-    "SLACK_CLIENT_ID",
-    "SLACK_CLIENT_SECRET",
-    "SLACK_API_URL",
-    "MICROSOFT_APP_ID",
-    "MICROSOFT_APP_PASSWORD",
-    "MICROSOFT_APP_TYPE",
-    "MICROSOFT_APP_TENANT_ID",
-    "PMO_ADMINS",
-    "PMO_TIMEZONE",
-    "PMO_ALERT_CHANNEL",
-    "PMO_API_TOKEN",
-    "LOCAL_CONSOLE",
-    "PMO_CATCHUP_HOURS",
-    "PMO_SEND_RATE",
-)
-
 
 def _read_sources(environ: Mapping[str, str] | None, env_file: str | Path | None) -> dict[str, str | None]:
     """Our variables from `.env` overlaid by the environment; an empty value means unset."""
@@ -237,46 +314,11 @@ def _read_sources(environ: Mapping[str, str] | None, env_file: str | Path | None
         except UnicodeDecodeError:
             raise ConfigError(f"{env_file}: the settings file is not UTF-8 text") from None
     values: dict[str, str | None] = {}
-    for name in _VARIABLES:
+    for name in _FIELDS:
         value = source[name] if name in source else file_values.get(name)
         value = value.strip() if value is not None else None
         values[name] = value or None
     return values
-
-
-def _secret(value: str | None) -> Secret | None:
-    return Secret(value) if value else None
-
-
-def _database_url(value: str | None) -> str:
-    url = value or Settings.database_url
-    try:
-        async_url(url)
-    except DatabaseUrlError as err:
-        raise ConfigError(str(err).splitlines()[0]) from None
-    except Exception:  # noqa: BLE001 - SQLAlchemy's own messages may quote the URL and its password
-        raise ConfigError(
-            "DATABASE_URL is not a valid database URL (check its port and punctuation)"
-        ) from None
-    return url
-
-
-def _port(value: str | None) -> int:
-    if value is None:
-        return Settings.port
-    if not re.fullmatch(r"\d{1,5}", value) or not 1 <= int(value) <= 65535:
-        raise ConfigError(f"PORT must be a whole number from 1 to 65535, got {value!r}")
-    return int(value)
-
-
-def _slack_api_url(value: str | None) -> str:
-    if value is None:
-        return Settings.slack_api_url
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        # The URL itself is not echoed: a proxy URL may carry credentials.
-        raise ConfigError("SLACK_API_URL must be an http:// or https:// URL such as https://slack.com/api/")
-    return value if value.endswith("/") else value + "/"
 
 
 def _check_slack(v: Mapping[str, str | None]) -> None:
@@ -330,50 +372,6 @@ def _app_type(v: Mapping[str, str | None]) -> str | None:
     return app_type
 
 
-def _timezone(value: str | None) -> str:
-    if value is None:
-        return Settings.pmo_timezone
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise ConfigError(
-            f"PMO_TIMEZONE {value!r} is not a known IANA time zone (e.g. UTC, Europe/Berlin)"
-        ) from None
-    return value
-
-
-def _catchup_hours(value: str | None) -> float:
-    if value is None:
-        return Settings.pmo_catchup_hours
-    try:
-        hours = float(value)
-    except ValueError:
-        hours = math.nan
-    if not math.isfinite(hours) or hours < 0:
-        raise ConfigError(f"PMO_CATCHUP_HOURS must be a number of hours of 0 or more, got {value!r}")
-    return hours
-
-
-def _send_rate(value: str | None) -> float | None:
-    if value is None:
-        return None
-    try:
-        rate = float(value)
-    except ValueError:
-        rate = math.nan
-    if not math.isfinite(rate) or rate <= 0:
-        raise ConfigError(f"PMO_SEND_RATE must be a number of messages a second above 0, got {value!r}")
-    return rate
-
-
-def _flag(name: str, value: str | None) -> bool:
-    if value is None or value.lower() in _FALSE:
-        return False
-    if value.lower() in _TRUE:
-        return True
-    raise ConfigError(f"{name} must be 1 or 0 (also true/false, yes/no, on/off), got {value!r}")
-
-
 def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env") -> Settings:
     """Read and check every setting once; raise ConfigError with a one-line reason on the first problem.
 
@@ -382,174 +380,10 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
     `.env`, even when it is empty (which counts as unset).
     """
     v = _read_sources(environ, env_file)
-    database_url = _database_url(v["DATABASE_URL"])
-    port = _port(v["PORT"])
+    values = {
+        f.name: f.default if v[name] is None else f.metadata["variable"].read(name, v[name])
+        for name, f in _FIELDS.items()
+    }
     _check_slack(v)
-    slack_api_url = _slack_api_url(v["SLACK_API_URL"])
-    app_type = _app_type(v)
-    timezone = _timezone(v["PMO_TIMEZONE"])
-    catchup = _catchup_hours(v["PMO_CATCHUP_HOURS"])
-    send_rate = _send_rate(v["PMO_SEND_RATE"])
-    forced = _flag("LOCAL_CONSOLE", v["LOCAL_CONSOLE"])
-    admins = frozenset(a.strip() for a in (v["PMO_ADMINS"] or "").split(",") if a.strip())
-    return Settings(
-        database_url=database_url,
-        host=v["HOST"] or Settings.host,
-        port=port,
-        slack_bot_token=_secret(v["SLACK_BOT_TOKEN"]),
-        slack_signing_secret=_secret(v["SLACK_SIGNING_SECRET"]),
-        slack_app_token=_secret(v["SLACK_APP_TOKEN"]),
-        slack_client_id=v["SLACK_CLIENT_ID"],
-        slack_client_secret=_secret(v["SLACK_CLIENT_SECRET"]),
-        slack_api_url=slack_api_url,
-        microsoft_app_id=v["MICROSOFT_APP_ID"],
-        microsoft_app_password=_secret(v["MICROSOFT_APP_PASSWORD"]),
-        microsoft_app_type=app_type,
-        microsoft_app_tenant_id=v["MICROSOFT_APP_TENANT_ID"],
-        pmo_admins=admins,
-        pmo_timezone=timezone,
-        pmo_alert_channel=v["PMO_ALERT_CHANNEL"],
-        pmo_api_token=_secret(v["PMO_API_TOKEN"]),
-        local_console_forced=forced,
-        pmo_catchup_hours=catchup,
-        pmo_send_rate=send_rate,
-    )
-
-
-# --- log redaction and escaping ------------------------------------------------------------
-
-# What a log line never carries raw: C0 controls (CR, LF, TAB, ESC, BEL…), DEL, C1 controls, the
-# Unicode line and paragraph separators, and the bidi embeddings, overrides and isolates. A
-# user-supplied string in a message can then neither start a forged log line nor drive a terminal.
-_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-_TRACEBACK_CONTROLS = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-
-
-def _escaped(found: re.Match[str]) -> str:
-    char = found[0]
-    if char in _NAMED:
-        return _NAMED[char]
-    return f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
-
-
-def escape_controls(text: str) -> str:
-    """`text` with every control character written as an escape (\\n, \\x1b, \\u202e).
-
-    Backslashes are left alone, so escaping twice changes nothing more than escaping once."""
-    return _CONTROLS.sub(_escaped, text)
-
-
-def escape_traceback(text: str) -> str:
-    """Like escape_controls, but keeping the newlines: a traceback's lines are the formatter's own."""
-    return _TRACEBACK_CONTROLS.sub(_escaped, text)
-
-
-def format_exception(exc_info: Any) -> str:
-    """The traceback as logging.Formatter.formatException writes it, with the exceptions' own texts
-    (messages, notes, a SyntaxError's source text) escaped whole, newlines included: only the
-    traceback's own lines stay lines."""
-    if not isinstance(exc_info, tuple):  # logging allows exc_info to be an exception, or True
-        exc_info = sys.exc_info() if exc_info is True else (type(exc_info), exc_info, exc_info.__traceback__)
-    head = traceback.TracebackException(*exc_info, compact=True)
-    seen: set[int] = set()
-    todo = [head]
-    while todo:
-        te = todo.pop()
-        if id(te) in seen:
-            continue
-        seen.add(id(te))
-        if isinstance(getattr(te, "_str", None), str):  # the message (CPython's name for it)
-            te._str = escape_controls(te._str)
-        for name in ("msg", "text"):  # a SyntaxError's (public attributes)
-            if isinstance(getattr(te, name, None), str):
-                setattr(te, name, escape_controls(getattr(te, name)))
-        notes = getattr(te, "__notes__", None)
-        if isinstance(notes, list):
-            te.__notes__ = [escape_controls(n) if isinstance(n, str) else n for n in notes]
-        todo += [t for t in (te.__cause__, te.__context__) if t is not None]
-        todo += getattr(te, "exceptions", None) or []
-    return escape_traceback("".join(head.format()).removesuffix("\n"))
-
-
-class SecretFilter(logging.Filter):
-    """Masks every secret in a record's final text (message, arguments, traceback), and escapes
-    its control characters (escape_controls; a traceback keeps its own newlines).
-
-    It never drops a record. The record is rewritten in place: `msg` becomes the formatted,
-    redacted, escaped message and `args` is emptied, so later formatters (text or JSON) cannot
-    bring a secret or a raw control character back; `exc_text` is set, which formatters use
-    instead of formatting `exc_info` again. Applying it twice changes nothing more.
-    """
-
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
-        super().__init__()
-        self.set_secrets(secrets)
-
-    _pattern: re.Pattern[str] | None
-
-    def set_secrets(self, secrets: Iterable[str]) -> None:
-        ordered = sorted({s for s in secrets if s}, key=len, reverse=True)
-        self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
-
-    def redact(self, text: str) -> str:
-        return self._pattern.sub(MASK, text) if self._pattern else text
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # noqa: BLE001 - a bad format string must not let raw arguments through
-            message = f"{record.msg} (log arguments did not fit the format: {record.args!r})"
-        record.msg, record.args = escape_controls(self.redact(message)), None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = format_exception(record.exc_info)
-        if record.exc_text:
-            record.exc_text = escape_traceback(self.redact(record.exc_text))
-        if record.stack_info:
-            record.stack_info = escape_traceback(self.redact(record.stack_info))
-        return True
-
-
-_FILTER = SecretFilter()
-_previous_factory: Callable[..., logging.LogRecord] | None = None
-
-
-def _redacting_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
-    record = (_previous_factory or logging.LogRecord)(*args, **kwargs)
-    _FILTER.filter(record)
-    return record
-
-
-def _all_handlers() -> list[logging.Handler]:
-    loggers: list[logging.Logger] = [logging.getLogger()]
-    loggers += [lg for lg in logging.Logger.manager.loggerDict.values() if isinstance(lg, logging.Logger)]
-    return [handler for logger in loggers for handler in logger.handlers]
-
-
-def install_log_redaction(settings: Settings) -> None:
-    """Mask this configuration's secrets, and escape control characters, in every log line, on
-    handlers present now and added later.
-
-    Existing handlers (root's and any named logger's) get the filter; records created from now on
-    are redacted at creation by a log-record factory, which covers handlers added afterwards.
-    Calling it again replaces the secrets rather than stacking filters.
-    """
-    global _previous_factory
-    _FILTER.set_secrets(settings.secret_values())
-    for handler in _all_handlers():
-        handler.addFilter(_FILTER)  # a no-op when it is already there
-    if _previous_factory is None:
-        _previous_factory = logging.getLogRecordFactory()
-        logging.setLogRecordFactory(_redacting_factory)
-
-
-def remove_log_redaction() -> None:
-    """Undo install_log_redaction (for tests and for tools that reconfigure logging)."""
-    global _previous_factory
-    _FILTER.set_secrets(())
-    for handler in _all_handlers():
-        handler.removeFilter(_FILTER)
-    # If someone wrapped our factory since, it stays in their chain as a no-op (no secrets left).
-    if _previous_factory is not None and logging.getLogRecordFactory() is _redacting_factory:
-        logging.setLogRecordFactory(_previous_factory)
-        _previous_factory = None
+    values["microsoft_app_type"] = _app_type(v)  # read with the other Teams variables
+    return Settings(**values)

@@ -4,6 +4,13 @@ A command is its words (`project add`), then a free-text positional (a name, an 
 amount) that runs up to the first `key:value` option, then options. Double quotes allow
 anything. A word after a free-text option continues that option (`metric:Order cycle time`).
 Every mistake raises `ParseError` naming the bad word, with the command's usage line.
+
+`SPECS` is the one table of commands: each `Spec` holds a command's words, usage, role,
+positional and options. Its handler is bound to those words where the handler is written, by
+`@handles("project add")` in `handlers.commands.run`, as bolt binds listeners with
+`@app.command`; importing `run` fails when a spec has no handler or a handler no spec. The
+table stays here, not beside the handlers, so that parsing needs no database: the shell, the
+docs test and the parser's tests read it without importing a use case.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from handlers.csv.kinds import KINDS
 from handlers.ids import parse_id, positive_int
 from handlers.text import name_problem, text_problem, visible
 from storage.models import ASK_CADENCES, CADENCES, DAYS, LATEST_DUE
@@ -215,6 +223,8 @@ _PROJECT_OPTIONS: dict[str, Callable[[str], Any]] = {
     "ask": _choice(*ASK_CADENCES),
 }
 
+_CSV_KINDS = "|".join(KINDS)  # projects|responses|outcomes|painpoints
+
 SPECS: tuple[Spec, ...] = (
     Spec(("help",), "help", "anyone", summary="the commands you may run"),
     Spec(
@@ -308,13 +318,7 @@ SPECS: tuple[Spec, ...] = (
         summary="no check-ins until then",
     ),
     Spec(("resume",), "resume", "sponsor", summary="check-ins again"),
-    Spec(
-        ("export",),
-        "export projects|responses|outcomes|painpoints",
-        "staff",
-        "projects|responses|outcomes|painpoints",
-        summary="the CSV file, sent to you",
-    ),
+    Spec(("export",), f"export {_CSV_KINDS}", "staff", _CSV_KINDS, summary="the CSV file, sent to you"),
 )
 
 _FREE_TEXT = {_text, _unit}

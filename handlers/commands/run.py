@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -86,9 +86,35 @@ async def _refusal(ctx: Context, spec: Spec) -> View | None:
     return error(f"Sorry, '{spec.name}' is for {ROLE_WORDS[spec.role]} only. Nothing was changed.")
 
 
-# ---- one function per command -------------------------------------------------------------
+# ---- one function per command, bound to its words by @handles -----------------------------
+
+Handler = Callable[[Context, Command], Awaitable[Reply]]
+HANDLERS: dict[str, Handler] = {}
+_NAMES = frozenset(spec.name for spec in SPECS)
 
 
+def handles(name: str) -> Callable[[Handler], Handler]:
+    """Bind the decorated function to the command `name` of the parser's table, as `@app.command` does in bolt."""
+    if name not in _NAMES:
+        raise LookupError(f"'{name}' is not a command of the /pmo language (handlers.commands.parser.SPECS)")
+
+    def bind(handler: Handler) -> Handler:
+        if name in HANDLERS:
+            raise LookupError(f"'{name}' has two handlers: {HANDLERS[name].__name__} and {handler.__name__}")
+        HANDLERS[name] = handler
+        return handler
+
+    return bind
+
+
+def check_every_command_handled(specs: Iterable[Spec]) -> None:
+    """Called once the handlers are bound: a command the parser accepts but nothing runs fails at import."""
+    missing = [spec.name for spec in specs if spec.name not in HANDLERS]
+    if missing:
+        raise LookupError(f"no handler for {', '.join(missing)} (bind one with @handles)")
+
+
+@handles("help")
 async def _help(ctx: Context, command: Command) -> Reply:
     lines = [f"/pmo {spec.usage}\n    {spec.summary}" for spec in SPECS if await _may_run(ctx, spec)]
     return Reply(View(title="What you can ask the PMO bot", lines=tuple(lines)))
@@ -117,6 +143,7 @@ async def _person(ctx: Context, ref: PersonRef) -> Person:
     return person
 
 
+@handles("value")
 async def _value(ctx: Context, command: Command) -> Reply:
     project = await _project_named(ctx, command.positional) if command.positional else None
     segment = command.options.get("segment")
@@ -148,6 +175,7 @@ async def _value(ctx: Context, command: Command) -> Reply:
     return Reply(value_view(report, comments=comments))
 
 
+@handles("project add")
 async def _project_add(ctx: Context, command: Command) -> Reply:
     sponsor = await _person(ctx, command.options["sponsor"])
     return Reply(
@@ -155,10 +183,12 @@ async def _project_add(ctx: Context, command: Command) -> Reply:
     )
 
 
+@handles("project list")
 async def _project_list(ctx: Context, command: Command) -> Reply:
     return Reply(await projects.listing(ctx.session, ctx.caller.org_id))
 
 
+@handles("project archive")
 async def _project_archive(ctx: Context, command: Command) -> Reply:
     return Reply(await projects.archive(ctx.session, await _project_named(ctx, command.positional)))
 
@@ -183,14 +213,17 @@ async def _send_now(ctx: Context, command: Command, kind: str) -> Reply:
     )
 
 
+@handles("checkin")
 async def _checkin(ctx: Context, command: Command) -> Reply:
     return await _send_now(ctx, command, KIND_TASTE)
 
 
+@handles("ask")
 async def _ask(ctx: Context, command: Command) -> Reply:
     return await _send_now(ctx, command, KIND_PAINPOINT)
 
 
+@handles("painpoints")
 async def _painpoints(ctx: Context, command: Command) -> Reply:
     name = command.options.get("project")
     project = await _project_named(ctx, name) if name else None
@@ -199,6 +232,7 @@ async def _painpoints(ctx: Context, command: Command) -> Reply:
     )
 
 
+@handles("painpoint")
 async def _painpoint_measure(ctx: Context, command: Command) -> Reply:
     o = command.options
     return Reply(
@@ -208,6 +242,7 @@ async def _painpoint_measure(ctx: Context, command: Command) -> Reply:
     )
 
 
+@handles("painpoint resolve")
 async def _painpoint_resolve(ctx: Context, command: Command) -> Reply:
     return Reply(
         await painpoints.resolve(
@@ -216,6 +251,7 @@ async def _painpoint_resolve(ctx: Context, command: Command) -> Reply:
     )
 
 
+@handles("outcome add")
 async def _outcome_add(ctx: Context, command: Command) -> Reply:
     project = await _project_named(ctx, command.positional)
     o = command.options
@@ -232,6 +268,7 @@ async def _outcome_add(ctx: Context, command: Command) -> Reply:
     return Reply(view)
 
 
+@handles("outcome update")
 async def _outcome_update(ctx: Context, command: Command) -> Reply:
     return Reply(
         await outcomes.record(
@@ -240,6 +277,7 @@ async def _outcome_update(ctx: Context, command: Command) -> Reply:
     )
 
 
+@handles("outcomes")
 async def _outcomes(ctx: Context, command: Command) -> Reply:
     staff = is_staff(ctx.person)
     if command.positional:
@@ -255,6 +293,7 @@ async def _outcomes(ctx: Context, command: Command) -> Reply:
     return Reply(await outcomes.listing(ctx.session, ctx.caller.org_id, own))
 
 
+@handles("cost")
 async def _cost(ctx: Context, command: Command) -> Reply:
     if command.positional < 0:
         return Reply(error("The PMO's cost cannot be negative.", "cost AMOUNT"))
@@ -264,6 +303,7 @@ async def _cost(ctx: Context, command: Command) -> Reply:
     return Reply(info(f"The PMO's cost to date is now {number(command.positional)}; ROI in 'value' uses it."))
 
 
+@handles("alerts here")
 async def _alerts_here(ctx: Context, command: Command) -> Reply:
     if not ctx.caller.channel:
         return Reply(
@@ -280,6 +320,7 @@ async def _alerts_here(ctx: Context, command: Command) -> Reply:
     )
 
 
+@handles("staff add")
 async def _staff_add(ctx: Context, command: Command) -> Reply:
     person = await _person(ctx, command.positional)
     if is_staff(person):
@@ -288,6 +329,7 @@ async def _staff_add(ctx: Context, command: Command) -> Reply:
     return Reply(info(f"{display(person)} is now PMO staff."))
 
 
+@handles("staff remove")
 async def _staff_remove(ctx: Context, command: Command) -> Reply:
     person = await _person(ctx, command.positional)
     if is_admin(person):
@@ -298,6 +340,7 @@ async def _staff_remove(ctx: Context, command: Command) -> Reply:
     return Reply(info(f"{person.name} is no longer PMO staff."))
 
 
+@handles("staff list")
 async def _staff_list(ctx: Context, command: Command) -> Reply:
     people = await ctx.session.scalars(
         select(Person)
@@ -308,6 +351,7 @@ async def _staff_list(ctx: Context, command: Command) -> Reply:
     return Reply(View(title="PMO staff", lines=lines or ("Nobody yet.",)))
 
 
+@handles("pause")
 async def _pause(ctx: Context, command: Command) -> Reply:
     until = command.options.get("until")
     if until is not None and until <= ctx.today:
@@ -317,6 +361,7 @@ async def _pause(ctx: Context, command: Command) -> Reply:
     return Reply(info(f"Check-ins are paused {when}. Enjoy the time off!"))
 
 
+@handles("resume")
 async def _resume(ctx: Context, command: Command) -> Reply:
     if ctx.person.paused_until is None:
         return Reply(info("Your check-ins were not paused; nothing changed."))
@@ -324,6 +369,7 @@ async def _resume(ctx: Context, command: Command) -> Reply:
     return Reply(info("Welcome back: check-ins resume on schedule."))
 
 
+@handles("export")
 async def _export(ctx: Context, command: Command) -> Reply:
     buffer = io.StringIO()
     rows = await export_csv(ctx.session, ctx.caller.org_id, command.positional, buffer)
@@ -336,27 +382,4 @@ async def _export(ctx: Context, command: Command) -> Reply:
     )
 
 
-HANDLERS: dict[str, Callable[[Context, Command], Awaitable[Reply]]] = {
-    "help": _help,
-    "value": _value,
-    "project add": _project_add,
-    "project list": _project_list,
-    "project archive": _project_archive,
-    "checkin": _checkin,
-    "ask": _ask,
-    "painpoints": _painpoints,
-    "painpoint": _painpoint_measure,
-    "painpoint resolve": _painpoint_resolve,
-    "outcome add": _outcome_add,
-    "outcome update": _outcome_update,
-    "outcomes": _outcomes,
-    "cost": _cost,
-    "alerts here": _alerts_here,
-    "staff add": _staff_add,
-    "staff remove": _staff_remove,
-    "staff list": _staff_list,
-    "pause": _pause,
-    "resume": _resume,
-    "export": _export,
-}
-assert set(HANDLERS) == {spec.name for spec in SPECS}, "every command of the language has a handler"
+check_every_command_handled(SPECS)

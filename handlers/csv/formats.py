@@ -21,27 +21,6 @@ import re
 from handlers.text import name_problem, text_problem, visible
 from storage.models import CADENCES, DAYS, LATEST_DUE
 
-KINDS = ("projects", "responses", "outcomes", "painpoints")
-
-COLUMNS: dict[str, tuple[str, ...]] = {
-    "projects": ("name", "sponsor", "segment", "cadence", "day", "time"),
-    "responses": ("project", "sponsor", "sent_at", "answered_at", "rating", "comment"),
-    "outcomes": ("project", "metric", "unit", "baseline", "target", "current", "benefit", "due"),
-    "painpoints": (
-        "project",
-        "reported_by",
-        "reported_at",
-        "text",
-        "impact",
-        "status",
-        "resolved_at",
-        "metric",
-        "baseline",
-        "after",
-        "better",
-    ),
-}
-
 STATUSES = ("open", "resolved")
 BETTER = ("lower", "higher")
 ONE_TO_FIVE = {str(n): n for n in range(1, 6)}
@@ -77,12 +56,20 @@ def unquote(value: str) -> str:
     return value
 
 
+def present(value: str, column: str, required: bool, hint: str = "") -> str | None:
+    """The cell without its surrounding spaces, or None when that leaves nothing (an error if required)."""
+    value = value.strip()
+    if value:
+        return value
+    if required:
+        raise CellError(f"{column} is required{hint}")
+    return None
+
+
 def text(value: str, column: str, limit: int, *, required: bool = False) -> str | None:
     """A name-like cell: surrounding spaces dropped, empty means missing, no control characters."""
-    value = value.strip()
-    if not value:
-        if required:
-            raise CellError(f"{column} is required")
+    value = present(value, column, required)
+    if value is None:
         return None
     if value[0] == "'":
         value = unquote(value)
@@ -101,9 +88,7 @@ def free_text(value: str, column: str, *, required: bool = False) -> str | None:
     overrides) are refused."""
     if value[:1] == "'":
         value = unquote(value)
-    if not value.strip():
-        if required:
-            raise CellError(f"{column} is required")
+    if present(value, column, required) is None:
         return None
     problem = text_problem(value)
     if problem:
@@ -113,10 +98,8 @@ def free_text(value: str, column: str, *, required: bool = False) -> str | None:
 
 def timestamp(value: str, column: str, *, required: bool = False) -> dt.datetime | None:
     """ISO-8601 date and time; no offset means UTC, an offset is converted; stored naive UTC to the second."""
-    value = value.strip()
-    if not value:
-        if required:
-            raise CellError(f"{column} is required")
+    value = present(value, column, required)
+    if value is None:
         return None
     try:
         moment = dt.datetime.fromisoformat(value)
@@ -151,10 +134,8 @@ def day_date(value: str, column: str) -> dt.date | None:
 
 
 def number(value: str, column: str, *, required: bool = False) -> float | None:
-    value = value.strip()
-    if not value:
-        if required:
-            raise CellError(f"{column} is required")
+    value = present(value, column, required)
+    if value is None:
         return None
     try:
         result = float(value)
@@ -166,10 +147,8 @@ def number(value: str, column: str, *, required: bool = False) -> float | None:
 
 
 def one_to_five(value: str, column: str, *, required: bool = False) -> int | None:
-    value = value.strip()
-    if not value:
-        if required:
-            raise CellError(f"{column} is required (1–5)")
+    value = present(value, column, required, " (1–5)")
+    if value is None:
         return None
     result = ONE_TO_FIVE.get(value)
     if result is None:

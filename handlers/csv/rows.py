@@ -69,6 +69,12 @@ def _cell(problems: list[str], read: Callable[..., Any], *args: Any, **kwargs: A
         return None
 
 
+def _project(f: list[str]) -> tuple[str | None, list[str]]:
+    """The first cell of every kind but projects, the project's name; and the row's problems, begun with it."""
+    problems: list[str] = []
+    return _cell(problems, cf.text, f[0], "project", 200, required=True), problems
+
+
 def parse_project(f: list[str]) -> Parsed:
     p: list[str] = []
     name = _cell(p, cf.text, f[0], "name", 200, required=True)
@@ -83,8 +89,7 @@ def parse_project(f: list[str]) -> Parsed:
 
 
 def parse_response(f: list[str]) -> Parsed:
-    p: list[str] = []
-    project = _cell(p, cf.text, f[0], "project", 200, required=True)
+    project, p = _project(f)
     sponsor = _cell(p, cf.person, f[1], "sponsor")
     sent_at = _cell(p, cf.timestamp, f[2], "sent_at", required=True)
     answered_at = _cell(p, cf.timestamp, f[3], "answered_at")
@@ -104,8 +109,7 @@ def parse_response(f: list[str]) -> Parsed:
 
 
 def parse_outcome(f: list[str]) -> Parsed:
-    p: list[str] = []
-    project = _cell(p, cf.text, f[0], "project", 200, required=True)
+    project, p = _project(f)
     metric = _cell(p, cf.text, f[1], "metric", 200, required=True)
     unit = _cell(p, cf.text, f[2], "unit", 40)
     baseline = _cell(p, cf.number, f[3], "baseline", required=True)
@@ -121,8 +125,7 @@ def parse_outcome(f: list[str]) -> Parsed:
 
 
 def parse_painpoint(f: list[str]) -> Parsed:
-    p: list[str] = []
-    project = _cell(p, cf.text, f[0], "project", 200, required=True)
+    project, p = _project(f)
     reported_by = _cell(p, cf.person, f[1], "reported_by")
     reported_at = _cell(p, cf.timestamp, f[2], "reported_at", required=True)
     text = _cell(p, cf.free_text, f[3], "text", required=True)
@@ -205,11 +208,3 @@ def _quick_time(value: str) -> dt.datetime:
         if moment.tzinfo is None:
             return moment
     return cf.as_utc(_FROM_ISO(value))
-
-
-PARSERS: dict[str, Callable[[], Callable[[list[str]], Parsed]]] = {
-    "projects": lambda: parse_project,
-    "responses": ResponseParser,
-    "outcomes": lambda: parse_outcome,
-    "painpoints": lambda: parse_painpoint,
-}

@@ -11,7 +11,7 @@ current value (an empty `current` leaves the last measurement in place).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,20 +45,8 @@ CHECKIN_COLUMNS = (
     "message_refs",
 )
 ANSWER_COLUMNS = ("org_id", "checkin_id", "person_id", "rating", "comment", "answered_at")
-PAINPOINT_COLUMNS = (
-    "org_id",
-    "project_id",
-    "reported_by",
-    "reported_at",
-    "text",
-    "impact",
-    "status",
-    "resolved_at",
-    "metric",
-    "baseline",
-    "after",
-    "better",
-)
+# A pain-point row's fields after `project` are stored in columns of the same names.
+PAINPOINT_COLUMNS = ("org_id", "project_id", *PainpointRow._fields[1:])
 
 
 @dataclass
@@ -123,6 +111,29 @@ async def write_projects(session: AsyncSession, org_id: int, refs: Refs, rows: R
     return counts
 
 
+async def _resolve_names(
+    session: AsyncSession, org_id: int, refs: Refs, counts: Counts
+) -> tuple[dict[str, int], dict[str, int], set[int]]:
+    """The people and projects the file names (ids by token, ids by name key, ids just created), counted."""
+    people, counts.people_created = await resolve_people(session, org_id, refs.people)
+    by_key, created = await resolve_projects(session, org_id, refs.projects, people)
+    counts.projects_created = len(created)
+    return people, by_key, created
+
+
+async def _existing(
+    session: AsyncSession, model: Any, project_ids: Iterable[int], key: Callable[[Any], Hashable]
+) -> dict[Any, Any]:
+    """The rows of `model` in these projects by their natural key; the oldest wins a repeated key."""
+    found: dict[Any, Any] = {}
+    ids = sorted(set(project_ids))
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        for row in await session.scalars(select(model).where(model.project_id.in_(chunk)).order_by(model.id)):
+            found.setdefault(key(row), row)
+    return found
+
+
 def _assign(obj: Any, values: Mapping[str, Any]) -> bool:
     """Set the attributes that differ; whether anything changed."""
     changed = False
@@ -144,14 +155,9 @@ async def write_outcomes(session: AsyncSession, org_id: int, refs: Refs, rows: R
     """Outcomes of existing projects (checked in the first pass); a set `current` is also a Measurement."""
     counts = Counts()
     project_id = ProjectIds(await existing_projects(session, org_id, refs.projects))
-    existing: dict[tuple[int, str], Outcome] = {}
-    project_ids = sorted(set(project_id.by_key.values()))
-    for start in range(0, len(project_ids), CHUNK):
-        chunk = project_ids[start : start + CHUNK]
-        for outcome in await session.scalars(
-            select(Outcome).where(Outcome.project_id.in_(chunk)).order_by(Outcome.id)
-        ):
-            existing.setdefault((outcome.project_id, name_key(outcome.metric)), outcome)
+    existing = await _existing(
+        session, Outcome, set(project_id.by_key.values()), lambda o: (o.project_id, name_key(o.metric))
+    )
     now = utcnow()
     measured: list[tuple[Outcome, float]] = []
     for _line, row in rows:
@@ -200,19 +206,11 @@ async def write_outcomes(session: AsyncSession, org_id: int, refs: Refs, rows: R
 
 async def write_painpoints(session: AsyncSession, org_id: int, refs: Refs, rows: Rows) -> Counts:
     counts = Counts()
-    people, counts.people_created = await resolve_people(session, org_id, refs.people)
-    by_key, created = await resolve_projects(session, org_id, refs.projects, people)
-    counts.projects_created = len(created)
+    people, by_key, created = await _resolve_names(session, org_id, refs, counts)
     project_id = ProjectIds(by_key)
-    existing: dict[tuple[int, dt.datetime, str], PainPoint] = {}
-    old = sorted(set(by_key.values()) - created)
-    for start in range(0, len(old), CHUNK):
-        for point in await session.scalars(
-            select(PainPoint)
-            .where(PainPoint.project_id.in_(old[start : start + CHUNK]))
-            .order_by(PainPoint.id)
-        ):
-            existing.setdefault((point.project_id, point.reported_at, point.text), point)
+    existing = await _existing(
+        session, PainPoint, set(by_key.values()) - created, lambda p: (p.project_id, p.reported_at, p.text)
+    )
     bulk = await Bulk.open(session, PainPoint.__table__.c.reported_at.type)
     time = bulk.time
     for batch in batched(rows, BATCH):
@@ -247,9 +245,7 @@ async def write_painpoints(session: AsyncSession, org_id: int, refs: Refs, rows:
 async def write_responses(session: AsyncSession, org_id: int, refs: Refs, rows: Rows) -> Counts:
     """Taste check-ins with their answers; batches of BATCH rows inserted at driver speed."""
     counts = Counts()
-    people, counts.people_created = await resolve_people(session, org_id, refs.people)
-    by_key, created = await resolve_projects(session, org_id, refs.projects, people)
-    counts.projects_created = len(created)
+    people, by_key, created = await _resolve_names(session, org_id, refs, counts)
     with_history = await _with_taste_history(session, set(by_key.values()) - created)
     bulk = await Bulk.open(session, Checkin.__table__.c.sent_at.type)
     writer = _ResponseWriter(session, org_id, bulk, counts)

@@ -11,17 +11,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.config import (
-    MASK,
-    ConfigError,
-    Secret,
-    SecretFilter,
-    Settings,
-    install_log_redaction,
-    load_settings,
-    mask_database_url,
-    remove_log_redaction,
-)
+from bot.config import MASK, VARIABLES, ConfigError, Secret, Settings, load_settings, mask_database_url
+from bot.redaction import SecretFilter, install_log_redaction, remove_log_redaction
 
 BOT = "xoxb-1111-2222-BOTSECRETabc"
 APP = "xapp-1-A111-3333-APPSECRETdef"
@@ -124,6 +115,17 @@ def test_catchup_zero_and_case_insensitive_values_accepted():
 def test_heroku_postgres_and_sqlite_urls_accepted():
     assert load(DATABASE_URL="postgres://u:p@h/db").database_url == "postgres://u:p@h/db"
     assert load(DATABASE_URL="sqlite:////var/lib/pmo/pmo.db").database_url == "sqlite:////var/lib/pmo/pmo.db"
+
+
+def test_every_setting_is_one_variable_of_the_table():
+    names = [variable.name for variable in VARIABLES]
+    assert len(names) == len(set(names)) == len(dataclasses.fields(Settings))
+    assert all(variable.about for variable in VARIABLES)
+    secrets = {variable.name for variable in VARIABLES if variable.secret}
+    assert secrets == {"SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_CLIENT_SECRET",
+                       "MICROSOFT_APP_PASSWORD", "PMO_API_TOKEN"}  # fmt: skip
+    s = load(PMO_API_TOKEN=API_TOKEN, **HTTP)
+    assert isinstance(s.slack_bot_token, Secret) and isinstance(s.pmo_api_token, Secret)
 
 
 # --- validation -----------------------------------------------------------------------------

@@ -25,7 +25,7 @@ if __name__ == "__main__":  # run as a script from a checkout
 
 from handlers.csv import formats as cf
 from handlers.csv.api import COLUMNS, KINDS, ImportResult, RowError, export_csv, import_csv, import_csv_file
-from handlers.csv.importer import MAX_LISTED
+from handlers.csv.problems import MAX_LISTED
 from handlers.csv.rows import ResponseParser, parse_response
 from handlers.csv.store import BATCH
 from handlers.platform_ids import platform_of

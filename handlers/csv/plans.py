@@ -1,0 +1,142 @@
+"""The first pass of an import, kind by kind: what must be noted of each good row, and checked once all are read.
+
+A plan refuses rows repeated within the file and, where a kind needs it, checks the database
+(read-only) before anything is written. It keeps only what the check and the write pass need.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from array import array
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.csv.formats import shown
+from handlers.csv.problems import Problems
+from handlers.csv.refs import Refs, existing_projects
+from handlers.csv.rows import OutcomeRow, PainpointRow, ProjectRow, ResponseRow, Row
+from storage.queries import name_key
+
+Rescan = Callable[[], Iterator[tuple[int, Row]]]
+
+
+@dataclass
+class Plan:
+    """First-pass bookkeeping for one kind of file."""
+
+    refs: Refs = field(default_factory=Refs)
+
+    def note(self, line: int, row: Row, problems: Problems) -> None:
+        raise NotImplementedError
+
+    def finish(self, rescan: Rescan, problems: Problems) -> None:
+        """Called once every row has been noted."""
+
+    async def check(self, session: AsyncSession, org_id: int, problems: Problems) -> None:
+        """Read-only checks against the database, once the rows themselves are good."""
+
+
+@dataclass
+class _KeyedPlan(Plan):
+    """Rows repeated within the file are refused; small files, so keys are kept exactly."""
+
+    seen: dict[object, int] = field(default_factory=dict)
+
+    def repeat(self, key: object, line: int, what: str, problems: Problems) -> None:
+        first = self.seen.setdefault(key, line)
+        if first != line:
+            problems.add(line, f"same {what} as line {first}")
+
+
+@dataclass
+class ProjectsPlan(_KeyedPlan):
+    def note(self, line: int, row: Row, problems: Problems) -> None:
+        assert isinstance(row, ProjectRow)
+        self.refs.note(None, row.sponsor)
+        self.repeat(name_key(row.name), line, "project name", problems)
+
+
+@dataclass
+class OutcomesPlan(_KeyedPlan):
+    lines: dict[str, list[int]] = field(default_factory=dict)
+
+    def note(self, line: int, row: Row, problems: Problems) -> None:
+        assert isinstance(row, OutcomeRow)
+        self.refs.note(row.project, None)
+        project = name_key(row.project)
+        self.lines.setdefault(project, []).append(line)
+        self.repeat((project, name_key(row.metric)), line, "project and metric", problems)
+
+    async def check(self, session: AsyncSession, org_id: int, problems: Problems) -> None:
+        known = await existing_projects(session, org_id, self.refs.projects)
+        for key, (name, _person) in self.refs.projects.items():
+            if key not in known:
+                for line in self.lines[key]:
+                    problems.add(line, f"project {shown(name)} does not exist (import projects first)")
+
+
+@dataclass
+class PainpointsPlan(_KeyedPlan):
+    def note(self, line: int, row: Row, problems: Problems) -> None:
+        assert isinstance(row, PainpointRow)
+        self.refs.note(row.project, row.reported_by)
+        key = (name_key(row.project), row.reported_at, row.text)
+        self.repeat(key, line, "project, reported_at and text", problems)
+
+
+_EPOCH = dt.datetime(1970, 1, 1)
+_SECOND = dt.timedelta(seconds=1)
+_TIME_BITS = 39  # seconds from year 1 to 9999, offset to be positive, fit in 39 bits
+_TIME_OFFSET = 1 << 37
+_MAX_PAIRS = 1 << 24  # so that pair << 39 still fits a signed 64-bit integer
+
+
+@dataclass
+class ResponsesPlan(Plan):
+    """Finds repeated (project, sponsor, sent_at) among a million rows in 8 bytes a row.
+
+    Each key is packed exactly into one 64-bit integer: the index of its (project, sponsor)
+    pair, then sent_at in whole seconds. Sorting them finds repeats; only then is the file read
+    once more to name the lines involved.
+    """
+
+    keys: array[int] = field(default_factory=lambda: array("q"))
+    pairs: dict[tuple[str, str], int] = field(default_factory=dict)
+    project_keys: dict[str, str] = field(default_factory=dict)
+
+    def key(self, row: ResponseRow) -> int | None:
+        project = self.project_keys.get(row.project)
+        if project is None:
+            project = self.project_keys[row.project] = name_key(row.project)
+        pair = self.pairs.setdefault((project, row.sponsor), len(self.pairs))
+        if pair >= _MAX_PAIRS:
+            return None
+        return (pair << _TIME_BITS) | ((row.sent_at - _EPOCH) // _SECOND + _TIME_OFFSET)
+
+    def note(self, line: int, row: Row, problems: Problems) -> None:
+        assert isinstance(row, ResponseRow)
+        self.refs.note(row.project, row.sponsor)
+        key = self.key(row)
+        if key is None:
+            problems.add(line, f"more than {_MAX_PAIRS} project/sponsor pairs in one file; split the file")
+            return
+        self.keys.append(key)
+
+    def finish(self, rescan: Rescan, problems: Problems) -> None:
+        ordered = sorted(self.keys)
+        self.keys = array("q")
+        repeated = {a for a, b in zip(ordered, islice(ordered, 1, None), strict=False) if a == b}
+        del ordered
+        if not repeated:
+            return
+        first: dict[int, int] = {}
+        for line, row in rescan():
+            assert isinstance(row, ResponseRow)
+            key = self.key(row)
+            if key in repeated:
+                earlier = first.setdefault(key, line)
+                if earlier != line:
+                    problems.add(line, f"same project, sponsor and sent_at as line {earlier}")
