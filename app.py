@@ -131,11 +131,8 @@ async def _run(command: str, args: Any, settings: Settings) -> int:
         "export": cli.export,
         "value": cli.value,
         "pmo": cli.pmo,
+        "teams-package": cli.teams_package,
     }
-    if command == "teams-package":
-        from bot.teams.package import command as teams_package
-
-        handlers["teams-package"] = teams_package
     try:
         return await handlers[command](settings, args)
     except cli.CliError as exc:

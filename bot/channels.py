@@ -2,52 +2,58 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.alerts import channel_platform
 from handlers.commands.parser import PersonRef
-from handlers.ports import DeliveryFailed, NotReachable
+from handlers.ports import Channel, DeliveryFailed, Directory, NotReachable
 from handlers.views import View
 from storage.db import Database
 from storage.models import Identity, Person
 
 
-class Channel(Protocol):
-    """One platform's way of posting, as each `bot/<platform>/channel.py` implements it."""
-
-    platform: str
-
-    async def send_direct(
-        self, org_id: int, person: Person, identity: Identity | None, view: View
-    ) -> dict[str, Any]: ...
-
-    async def send_to_channel(self, org_id: int, channel: str, view: View) -> dict[str, Any]: ...
-
-    async def update(self, org_id: int, ref: dict[str, Any], view: View) -> None: ...
-
-
 class Router:
-    """The `Messenger` the core talks to. Platforms are tried in the order given."""
+    """The `Messenger` the core talks to. Channels are tried in the order they were plugged in."""
 
-    def __init__(self, db: Database, channels: list[Channel]) -> None:
+    def __init__(self, db: Database, channels: list[Channel] | None = None) -> None:
         self.db = db
-        self.channels = {channel.platform: channel for channel in channels}
+        self.channels: dict[str, Channel] = {}
+        for channel in channels or ():
+            self.plug(channel)
 
-    async def send_direct(self, org_id: int, person_id: int, view: View) -> dict[str, Any]:
+    def plug(self, channel: Channel) -> None:
+        self.channels[channel.platform] = channel
+
+    async def person(self, person_id: int) -> tuple[Person | None, dict[str, Identity]]:
+        """The person and their identities, by platform."""
         async with self.db.sessions() as session:
             person = await session.get(Person, person_id)
             identities = {
                 i.platform: i
                 for i in await session.scalars(select(Identity).where(Identity.person_id == person_id))
             }
+        return person, identities
+
+    def channel_for(self, platforms: Any) -> Channel | None:
+        """The channel that reaches someone with identities on `platforms`: the first plugged in
+        that knows them, the console for anyone; None when none can."""
+        known = set(platforms)
+        for platform, channel in self.channels.items():
+            if platform == "local" or platform in known:
+                return channel
+        return None
+
+    async def send_direct(self, org_id: int, person_id: int, view: View) -> dict[str, Any]:
+        person, identities = await self.person(person_id)
         if person is None:
             raise DeliveryFailed("that person is gone", permanent=True)
-        for platform, channel in self.channels.items():
-            if platform == "local" or platform in identities:
-                return await channel.send_direct(org_id, person, identities.get(platform), view)
-        raise DeliveryFailed(f"{person.name} has no account the bot can reach", permanent=True)
+        channel = self.channel_for(identities)
+        if channel is None:
+            raise DeliveryFailed(f"{person.name} has no account the bot can reach", permanent=True)
+        return await channel.send_direct(org_id, person, identities.get(channel.platform), view)
 
     async def send_to_channel(
         self, org_id: int, platform: str | None, channel: str, view: View
@@ -66,10 +72,13 @@ class Router:
 class FirstDirectory:
     """Asks each platform's directory in turn; the first that knows the person wins."""
 
-    def __init__(self, directories: list[Any]) -> None:
-        self.directories = directories
+    def __init__(self, directories: list[Directory] | None = None) -> None:
+        self.directories: list[Directory] = list(directories or ())
 
-    async def resolve(self, session: Any, org_id: int, ref: PersonRef) -> Person | None:
+    def plug(self, directory: Directory) -> None:
+        self.directories.append(directory)
+
+    async def resolve(self, session: AsyncSession, org_id: int, ref: PersonRef) -> Person | None:
         explained: NotReachable | None = None
         for directory in self.directories:
             try:

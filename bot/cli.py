@@ -13,14 +13,12 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
 from sqlalchemy.exc import DBAPIError
 
-from bot.clock.scheduler import ClockRefused, start_clock
+from bot.clock.scheduler import ClockRefused
 from bot.config import Settings
 from bot.demo import DemoError, load_demo
 from bot.runtime import Runtime, start
-from bot.web import build_app
 from handlers.clock.deliveries import listing as delivery_listing
 from handlers.commands.run import run_command
 from handlers.csv.api import export_csv, import_csv_file
@@ -46,7 +44,8 @@ class CliError(Exception):
 
 @asynccontextmanager
 async def opened(settings: Settings) -> AsyncIterator[Runtime]:
-    """The runtime of one command: the database opened (and migrated), disposed of at the end.
+    """The runtime of one command, inside its lifespan: the database opened (and migrated), and
+    whatever the command starts on it (platforms, web server, clock) closed again at the end.
 
     The one place where a database that cannot be used (no such directory, read-only, no such
     PostgreSQL database or role, refused connection) becomes one line and exit status 1, for
@@ -59,15 +58,14 @@ async def opened(settings: Settings) -> AsyncIterator[Runtime]:
     except (OSError, DBAPIError) as exc:
         reason = unavailable_reason(exc, async_url(settings.database_url)) or _first_line(exc)
         raise CliError(f"cannot open the database: {reason} ({_shown(settings)})") from None
-    try:
-        yield runtime
-    except (OSError, DBAPIError) as exc:
-        reason = unavailable_reason(exc, runtime.db.url)
-        if reason is None:
-            raise
-        raise CliError(f"cannot use the database: {reason} ({_shown(settings)})") from None
-    finally:
-        await runtime.db.dispose()
+    async with runtime:
+        try:
+            yield runtime
+        except (OSError, DBAPIError) as exc:
+            reason = unavailable_reason(exc, runtime.db.url)
+            if reason is None:
+                raise
+            raise CliError(f"cannot use the database: {reason} ({_shown(settings)})") from None
 
 
 def _shown(settings: Settings) -> str:
@@ -93,60 +91,57 @@ async def serve(settings: Settings, args: Any) -> int:
 
 
 async def _serve(settings: Settings, args: Any, runtime: Runtime) -> int:
-    app = build_app(runtime)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, settings.host, settings.port)
+    """Platforms, then the web server (with the durable work), then the clock; stopped in reverse."""
+    await _started(runtime)
     try:
-        await site.start()
+        await runtime.serve(settings.host, settings.port)
     except OSError as exc:
-        await runner.cleanup()
         raise CliError(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}") from None
-    for platform in runtime.platforms:
-        await platform.start()
     gc.collect()
     gc.freeze()  # start-up objects out of the cyclic GC's scans: 10-20 ms pauses instead of 100-200 ms
     where = f"http://{settings.host}:{settings.port}/"
     log.info("PMO value bot listening on %s (database %s)", where, runtime.db.safe_url)
     if settings.local_console:
         log.info("Local console: open %s in your browser", where)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    clock = None if getattr(args, "no_scheduler", False) else await start_clock(runtime, required=False)
+    stop = _stop_on_signals()
+    if not getattr(args, "no_scheduler", False):
+        await runtime.start_clock(required=False)
     await stop.wait()
     log.info("shutting down")
-    if clock is not None:
-        await clock.stop()
-    for platform in runtime.platforms:
-        await platform.stop()
-    await runner.cleanup()
     return 0
 
 
 async def clock(settings: Settings, args: Any) -> int:
     """The scheduler alone (Procfile `clock:`): leads, or waits to take over, until stopped."""
     async with opened(settings) as runtime:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        for platform in runtime.platforms:
-            await platform.start()
+        stop = _stop_on_signals()
+        await _started(runtime)
+        runtime.start_work()
         try:
-            running = await start_clock(runtime, tick=args.tick, lease=args.lease)
+            await runtime.start_clock(tick=args.tick, lease=args.lease)
         except ClockRefused as exc:
-            for platform in runtime.platforms:
-                await platform.stop()
             raise CliError(str(exc)) from None
-        assert running is not None
         await stop.wait()
         log.info("clock stopping")
-        await running.stop()
-        for platform in runtime.platforms:
-            await platform.stop()
     return 0
+
+
+async def _started(runtime: Runtime) -> None:
+    """Start the platforms; one that cannot start is one line (the lifespan closes the rest)."""
+    try:
+        await runtime.start_platforms()
+    except Exception as exc:
+        log.debug("a platform failed to start", exc_info=True)
+        raise CliError(f"cannot start the platforms: {_first_line(exc)}") from None
+
+
+def _stop_on_signals() -> asyncio.Event:
+    """An event SIGINT and SIGTERM set: the process ends its lifespan when it is."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
 
 
 async def deliveries(settings: Settings, args: Any) -> int:
@@ -251,3 +246,18 @@ async def pmo(settings: Settings, args: Any) -> int:
     else:
         print(view.as_text())
     return 0 if view.ok else 1
+
+
+async def teams_package(settings: Settings, args: Any) -> int:
+    """The Teams app package (settings are not needed: the package depends only on the arguments)."""
+    from bot.teams.package import PackageError, build  # only for this command
+
+    out = Path(args.out) if args.out else Path("pmo-teams-app.zip")
+    try:
+        build(args.app_id, out, args.domain)
+    except PackageError as exc:
+        raise CliError(str(exc), 2) from None
+    except OSError as exc:
+        raise CliError(f"cannot write {out}: {exc.strerror or exc}") from None
+    print(f"Wrote {out}: upload it in Teams (Apps → Manage your apps → Upload an app).")
+    return 0

@@ -1,107 +1,157 @@
-"""Composition: from settings to a database, platforms, channels and the core's services."""
+"""Composition: from settings to a database, platforms, channels and the core's services, and the
+lifespan that starts them and closes them again.
+
+The lifespan (`async with runtime:`) is an `AsyncExitStack`: the database is opened first, then
+the platforms start, then the durable work, the web server and the clock; whatever fails, what
+was started is stopped in reverse order and the database disposed of last.
+"""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from types import TracebackType
 
 from aiohttp import web
 
-from bot.channels import Channel, FirstDirectory, Router
+from bot.channels import FirstDirectory, Router
+from bot.clock.scheduler import Clock, start_clock
 from bot.config import Settings
+from bot.lane import SlowLane
 from bot.local.channel import LocalChannel, LocalDirectory
+from bot.platform import Platform, PlatformContext, PlatformFactory
+from bot.web import build_app
 from bot.work import DurableWork
+from handlers.events import EventLedger
 from handlers.inbox import Inbox
 from handlers.people import bootstrap_admins
-from handlers.ports import Directory, Policy, Services
+from handlers.ports import Policy, Services
 from storage.db import Database
 from storage.queries import DEFAULT_ORG_KEY, get_or_create_org
 
+# The chat platforms, in the order a person's channel is chosen: where the class lives, and
+# whether the settings configure it. A new channel is one folder under bot/ and one line here.
+PLATFORMS: tuple[tuple[str, Callable[[Settings], bool]], ...] = (
+    ("bot.slack.platform:SlackPlatform", lambda s: s.slack_mode is not None),
+    ("bot.teams.platform:TeamsPlatform", lambda s: s.teams_enabled or s.teams_local_unauthenticated),
+)
 
-class Platform(Protocol):
-    """A chat platform plugged into the bot: Slack or Teams (see bot/slack, bot/teams)."""
 
-    name: str
-    channel: Channel
-    directory: Directory
-
-    def add_routes(self, app: web.Application) -> None:
-        """Mount its HTTP routes on the shared server."""
-
-    async def start(self) -> None:
-        """Open long-lived connections (Socket Mode, HTTP sessions)."""
-
-    async def stop(self) -> None: ...
+def platform_factories(settings: Settings) -> list[PlatformFactory]:
+    """The platforms the settings configure, imported only when configured (no SDK otherwise)."""
+    factories: list[PlatformFactory] = []
+    for where, configured in PLATFORMS:
+        if configured(settings):
+            module, name = where.split(":")
+            factories.append(getattr(importlib.import_module(module), name))
+    return factories
 
 
 @dataclass
 class Runtime:
-    """Everything a process needs, built once at start."""
+    """Everything a process needs, built once at start; `async with` it for its lifespan."""
 
     settings: Settings
     db: Database
     org_id: int
-    services: Services = field(init=False)
+    services: Services
+    context: PlatformContext
     platforms: list[Platform] = field(default_factory=list)
-    work: DurableWork = field(init=False)  # what channels acknowledge, kept until done (bot/work.py)
+    _stack: AsyncExitStack = field(default_factory=AsyncExitStack, repr=False)
 
+    @property
+    def work(self) -> DurableWork:
+        """What channels acknowledge, kept until done (bot/work.py)."""
+        return self.context.work
 
-PlatformFactory = Callable[[Runtime], Platform]
+    @property
+    def lane(self) -> SlowLane:
+        return self.context.lane
 
+    async def __aenter__(self) -> Runtime:
+        return self
 
-def platform_factories(settings: Settings) -> list[PlatformFactory]:
-    """The platforms the settings configure, imported only when configured."""
-    factories: list[PlatformFactory] = []
-    if settings.slack_mode:
-        from bot.slack.platform import SlackPlatform
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
 
-        factories.append(SlackPlatform)
-    if settings.teams_enabled or settings.teams_local_unauthenticated:  # local: the Bot Framework Emulator
-        from bot.teams.platform import TeamsPlatform
+    async def aclose(self) -> None:
+        """Stop what was started, newest first, and dispose of the database."""
+        await self._stack.aclose()
 
-        factories.append(TeamsPlatform)
-    return factories
+    async def start_platforms(self) -> None:
+        for platform in self.platforms:
+            self._stack.push_async_callback(platform.stop)  # a start that fails half-way is closed too
+            await platform.start()
 
+    def start_work(self) -> None:
+        """The durable work on its own (the clock process); `serve` runs it with the web server."""
+        self._stack.push_async_callback(self.work.stop)
+        self.work.start()
 
-def build_services(
-    settings: Settings,
-    db: Database,
-    channels: list[Channel] | None = None,
-    directories: list[Any] | None = None,
-) -> Services:
-    """The core's services; the console is the channel of last resort when it is served."""
-    channels = list(channels or [])
-    directories = list(directories or [])
-    if settings.local_console or not channels:
-        channels.append(LocalChannel(db))
-        directories.append(LocalDirectory())
-    policy = Policy(
-        admins=settings.pmo_admins, timezone=settings.pmo_timezone, alert_channel=settings.pmo_alert_channel
-    )
-    return Services(
-        db=db, messenger=Router(db, channels), directory=FirstDirectory(directories), policy=policy
-    )
+    async def serve(self, host: str, port: int) -> None:
+        """The web server (and with it the durable work: the app's startup and cleanup)."""
+        runner = web.AppRunner(build_app(self), access_log=None)
+        self._stack.push_async_callback(runner.cleanup)
+        await runner.setup()
+        await web.TCPSite(runner, host, port).start()
+
+    async def start_clock(self, *, required: bool = True, **overrides: object) -> Clock | None:
+        clock = await start_clock(self.services, self.settings, required=required, **overrides)
+        if clock is not None:
+            self._stack.push_async_callback(clock.stop)
+        return clock
 
 
 async def start(
     settings: Settings, *, migrate: bool = True, factories: list[PlatformFactory] | None = None
 ) -> Runtime:
     """Open the database, bring its schema up to date, make sure the organisation exists, and
-    plug in the configured platforms."""
+    plug in the configured platforms. The runtime owns the database from here: close it with
+    `async with` (or `aclose()`); a failure on the way disposes of it at once."""
     db = Database(settings.database_url)
-    if migrate:
-        await db.migrate()
-    async with db.transaction() as session:
-        org = await get_or_create_org(session, DEFAULT_ORG_KEY)
-        await bootstrap_admins(session, org.id, settings.pmo_admins)
-        org_id = org.id
-    runtime = Runtime(settings=settings, db=db, org_id=org_id)
-    runtime.work = DurableWork(Inbox(db), lambda: runtime.services)
-    runtime.platforms = [
-        make(runtime) for make in (platform_factories(settings) if factories is None else factories)
-    ]
-    runtime.services = build_services(
-        settings, db, [p.channel for p in runtime.platforms], [p.directory for p in runtime.platforms]
-    )
+    try:
+        if migrate:
+            await db.migrate()
+        async with db.transaction() as session:
+            org = await get_or_create_org(session, DEFAULT_ORG_KEY)
+            await bootstrap_admins(session, org.id, settings.pmo_admins)
+            org_id = org.id
+        made = platform_factories(settings) if factories is None else factories
+        runtime = _compose(settings, db, org_id, made)
+    except BaseException:
+        await db.dispose()
+        raise
+    runtime._stack.push_async_callback(db.dispose)
+    runtime._stack.push_async_callback(runtime.lane.stop)
     return runtime
+
+
+def _compose(settings: Settings, db: Database, org_id: int, factories: list[PlatformFactory]) -> Runtime:
+    """The services first, then the platforms that plug their channels and directories into them;
+    the console is the channel of last resort when it is served (or nothing else is)."""
+    router, directory = Router(db), FirstDirectory()
+    policy = Policy(
+        admins=settings.pmo_admins, timezone=settings.pmo_timezone, alert_channel=settings.pmo_alert_channel
+    )
+    services = Services(db=db, messenger=router, directory=directory, policy=policy)
+    context = PlatformContext(
+        settings=settings,
+        db=db,
+        org_id=org_id,
+        services=services,
+        work=DurableWork(Inbox(db), lambda: services),
+        events=EventLedger(db),
+        lane=SlowLane(services),
+    )
+    platforms = [make(context) for make in factories]
+    for platform in platforms:
+        router.plug(platform.channel)
+        directory.plug(platform.directory)
+    if settings.local_console or not platforms:
+        router.plug(LocalChannel(db))
+        directory.plug(LocalDirectory())
+    return Runtime(settings, db, org_id, services, context, platforms)

@@ -4,17 +4,34 @@ from __future__ import annotations
 
 import hmac
 import logging
+from typing import Protocol
 
 from aiohttp import web
 
-from bot.runtime import Runtime
+from bot.config import Settings
+from bot.platform import Platform, PlatformContext
 from handlers.value.report import compute_value
-from storage.db import unavailable_reason
+from storage.db import Database, unavailable_reason
 from storage.queries import find_project
 
 log = logging.getLogger(__name__)
 
-RUNTIME = web.AppKey("runtime", Runtime)
+
+class Served(Protocol):
+    """What the server needs of the runtime (bot/runtime.py), which builds it."""
+
+    settings: Settings
+    db: Database
+    org_id: int
+
+    @property
+    def context(self) -> PlatformContext: ...
+
+    @property
+    def platforms(self) -> list[Platform]: ...
+
+
+RUNTIME = web.AppKey("runtime", Served)
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -90,15 +107,16 @@ async def no_tracebacks(request: web.Request, handler: web.RequestHandler) -> we
         return web.json_response({"error": "internal error; see the server log"}, status=500)
 
 
-def build_app(runtime: Runtime, *, console: bool | None = None) -> web.Application:
+def build_app(runtime: Served, *, console: bool | None = None) -> web.Application:
+    context = runtime.context
     app = web.Application(middlewares=[no_tracebacks], client_max_size=5 * 1024 * 1024)
     app[RUNTIME] = runtime
 
     async def start_work(_app: web.Application) -> None:
-        runtime.work.start()  # also resumes what a process that died left in the inbox
+        context.work.start()  # also resumes what a process that died left in the inbox
 
     async def stop_work(_app: web.Application) -> None:
-        await runtime.work.stop()
+        await context.work.stop()
 
     app.on_startup.append(start_work)
     app.on_cleanup.append(stop_work)
@@ -106,8 +124,8 @@ def build_app(runtime: Runtime, *, console: bool | None = None) -> web.Applicati
     app.router.add_get("/api/v1/value", api_value)
     for platform in runtime.platforms:
         platform.add_routes(app)
-    if console if console is not None else runtime.settings.local_console:
+    if console if console is not None else context.settings.local_console:
         from bot.local.console import add_console_routes
 
-        add_console_routes(app, runtime)
+        add_console_routes(app, context)
     return app

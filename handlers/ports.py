@@ -2,7 +2,9 @@
 
 Use cases change the database in one transaction and return a `Reply`: the view for the
 person who acted, plus an outbox of messages to send once the transaction has committed.
-Channels (`bot/`) implement `Messenger` and `Directory`; the core never sees a platform SDK.
+Each channel (`bot/slack`, `bot/teams`, `bot/local`) implements `Channel` and `Directory`; the
+composition (`bot/channels.py`) turns the channels into the one `Messenger` the core talks to.
+The core never sees a platform SDK.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.commands.parser import PersonRef
 from handlers.views import View
 from storage.db import Database
-from storage.models import Person
+from storage.models import Identity, Person
+
+LOOKUP_MARGIN = dt.timedelta(minutes=5)  # clocks differ; a check-in's id never appears before its claim
 
 
 class NotReachable(Exception):
@@ -31,6 +35,10 @@ class DeliveryFailed(Exception):
         self.reason = reason
         self.permanent = permanent
         self.retry_after = retry_after
+
+
+class CannotLook(Exception):
+    """This channel cannot tell whether a message was sent (the caller sends again)."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +75,39 @@ class Messenger(Protocol):
 
     async def update(self, org_id: int, ref: dict[str, Any], view: View) -> None:
         """Replace a message sent earlier (an answered check-in shows its answer in place)."""
+        ...
+
+
+class Channel(Protocol):
+    """One platform's way of posting: what every channel (`bot/<platform>/channel.py`) implements.
+
+    A reference (`dict`) is whatever the channel needs to find the message again; it is stored
+    under the check-in (`Checkin.message_refs`) and handed back to `update`.
+    """
+
+    platform: str
+
+    async def send_direct(
+        self, org_id: int, person: Person, identity: Identity | None, view: View
+    ) -> dict[str, Any]:
+        """Post to the person's direct conversation with the bot; `identity` is theirs here."""
+        ...
+
+    async def send_to_channel(self, org_id: int, channel: str, view: View) -> dict[str, Any]:
+        """Post to a channel (alerts, shared reports)."""
+        ...
+
+    async def update(self, org_id: int, ref: dict[str, Any], view: View) -> None:
+        """Replace a message sent earlier."""
+        ...
+
+    async def find_sent(
+        self, org_id: int, person: Person, identity: Identity | None, checkin_id: int, since: dt.datetime
+    ) -> dict[str, Any] | None:
+        """The reference of a message carrying this check-in sent to the person since `since` (naive
+        UTC, less `LOOKUP_MARGIN`), or None: so that a retried send is not a second message.
+
+        Raises CannotLook where the platform cannot read back, DeliveryFailed when asking failed."""
         ...
 
 

@@ -8,7 +8,8 @@ The order is what makes a send happen once across crashes and several clocks:
 3. record the message reference (handlers.checkins.lifecycle.record_refs) before doing anything else.
 
 A claim that never got to 3. is taken over once its lease has run out (bot/clock/scheduler.py). Before
-it is sent again the channel is asked for a message already carrying that check-in (bot/clock/lookup.py),
+it is sent again the channel is asked for a message already carrying that check-in (`find_sent` of
+the platform contract, handlers/ports.py: each channel reads back in its own way, or says it cannot),
 so an accepted send is recorded, not repeated. The same look comes before any retry after an
 answer that leaves it open whether the platform took the message (5xx, a timeout, a dropped
 connection); a 429 is not such an answer, it waits for `Retry-After` and holds the whole
@@ -26,10 +27,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
-
-from bot.channels import Channel, Router
-from bot.clock.lookup import CannotLook, find_sent
+from bot.channels import Router
 from bot.clock.pacing import Pacing
 from handlers.checkins.lifecycle import mark_failed, question_for, record_refs, refs_updates
 from handlers.checkins.views import question, taste_question
@@ -44,7 +42,7 @@ from handlers.clock.ledger import (
     record_reminder,
 )
 from handlers.outbox import deliver
-from handlers.ports import DeliveryFailed, Outgoing, Services
+from handlers.ports import CannotLook, Channel, DeliveryFailed, Outgoing, Services
 from handlers.reachability import mark_reachable, mark_unreachable
 from handlers.views import View
 from storage.models import Checkin, Delivery, Identity, Person, Project
@@ -151,25 +149,18 @@ class Deliverer:
 
     def platform_for(self, platforms: Iterable[str]) -> str | None:
         """The platform the router would use for someone with identities on `platforms`."""
-        known = set(platforms)
-        for platform in self.router.channels:
-            if platform == "local" or platform in known:
-                return platform
-        return None
+        channel = self.router.channel_for(platforms)
+        return None if channel is None else channel.platform
 
     async def target(self, person_id: int) -> Target | None:
-        async with self.db.sessions() as session:
-            person = await session.get(Person, person_id)
-            if person is None:
-                return None
-            identities = {
-                i.platform: i
-                for i in await session.scalars(select(Identity).where(Identity.person_id == person_id))
-            }
-        platform = self.platform_for(identities)
-        if platform is None:
+        """The person, and the channel the router would send through (bot/channels.py)."""
+        person, identities = await self.router.person(person_id)
+        if person is None:
+            return None
+        channel = self.router.channel_for(identities)
+        if channel is None:
             return Target(person, None, _NoChannel(" or ".join(self.router.channels) or "chat"))
-        return Target(person, identities.get(platform), self.router.channels[platform])
+        return Target(person, identities.get(channel.platform), channel)
 
     # ---- jobs ---------------------------------------------------------------------------------
 
@@ -363,9 +354,7 @@ class Deliverer:
 
     async def _look(self, attempt: Attempt) -> dict[str, Any] | None:
         try:
-            return await find_sent(
-                attempt.target.channel,
-                self.db,
+            return await attempt.target.channel.find_sent(
                 attempt.org_id,
                 attempt.target.person,
                 attempt.target.identity,
@@ -442,3 +431,8 @@ class _NoChannel:
 
     async def update(self, org_id: int, ref: dict[str, Any], view: View) -> None:
         raise DeliveryFailed("no channel", permanent=True)
+
+    async def find_sent(
+        self, org_id: int, person: Person, identity: Identity | None, checkin_id: int, since: dt.datetime
+    ) -> dict[str, Any] | None:
+        raise CannotLook("no channel")

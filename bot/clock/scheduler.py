@@ -609,13 +609,15 @@ def clock_for(services: Services, settings: Any, **overrides: Any) -> Clock:
     return Clock(services, router, config)
 
 
-async def start_clock(runtime: Any, *, required: bool = True, **overrides: Any) -> Clock | None:
-    """Start the clock of a running bot (bot.runtime.Runtime).
+async def start_clock(
+    services: Services, settings: Any, *, required: bool = True, **overrides: Any
+) -> Clock | None:
+    """Start the clock of a running bot (bot/runtime.py's lifespan).
 
     `required=False` is for `serve`: when another clock already runs against the SQLite database,
     the web server runs on without one and says why; `clock` itself refuses (ClockRefused).
     """
-    clock = clock_for(runtime.services, runtime.settings, **overrides)
+    clock = clock_for(services, settings, **overrides)
     try:
         await clock.start()
     except ClockRefused as exc:

@@ -2,18 +2,33 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.commands.parser import PersonRef
-from handlers.ports import DeliveryFailed
+from handlers.ports import LOOKUP_MARGIN, DeliveryFailed
 from handlers.views import View
 from storage.db import Database, utcnow
 from storage.models import Identity, LocalMessage, Person
 from storage.queries import add_person
 
 PLATFORM = "local"
+
+
+def carries_checkin(payload: Any, checkin_id: int) -> bool:
+    return isinstance(payload, dict) and payload.get("checkin") == checkin_id
+
+
+def view_carries(view: dict[str, Any], checkin_id: int) -> bool:
+    """Whether a stored neutral view (View.to_dict) has a button or form for this check-in."""
+    choices = view.get("choices") or ()
+    form = view.get("form") or {}
+    return any(carries_checkin(c.get("payload"), checkin_id) for c in choices if isinstance(c, dict)) or (
+        isinstance(form, dict) and carries_checkin(form.get("payload"), checkin_id)
+    )
 
 
 class LocalChannel:
@@ -39,6 +54,25 @@ class LocalChannel:
                 raise DeliveryFailed("the console message to update is gone", permanent=True)
             message.view = view.to_dict()
             message.updated_at = utcnow()
+
+    async def find_sent(
+        self, org_id: int, person: Person, identity: Identity | None, checkin_id: int, since: dt.datetime
+    ) -> dict[str, Any] | None:
+        """The person's console messages since the claim, read from `local_messages`."""
+        async with self.db.sessions() as session:
+            messages = await session.scalars(
+                select(LocalMessage)
+                .where(
+                    LocalMessage.org_id == org_id,
+                    LocalMessage.person_id == person.id,
+                    LocalMessage.created_at >= since - LOOKUP_MARGIN,
+                )
+                .order_by(LocalMessage.id)
+            )
+            for message in messages:
+                if view_carries(message.view or {}, checkin_id):
+                    return {"platform": PLATFORM, "message": message.id}
+        return None
 
     async def _post(
         self, org_id: int, person_id: int | None, channel: str | None, view: View

@@ -28,10 +28,9 @@ from aiohttp import web
 from sqlalchemy import func, select
 
 from bot.local.channel import PLATFORM
-from bot.runtime import Runtime
+from bot.platform import PlatformContext
 from bot.work import Unrecorded
-from handlers.checkins.interactions import act, direct_message
-from handlers.commands.run import run_command
+from handlers.checkins.interactions import act
 from handlers.ids import as_id
 from handlers.inbox import NOT_RECORDED, Job
 from handlers.people import identify
@@ -67,10 +66,10 @@ class BadInput(Exception):
         self.status = status
 
 
-def add_console_routes(app: web.Application, runtime: Runtime) -> None:
+def add_console_routes(app: web.Application, context: PlatformContext) -> None:
     """Serve the page at `/`, its files under /console/static/ and its JSON API under /console/api/."""
-    console = Console(runtime)
-    runtime.work.register(RESUME_KIND, _resumed)
+    console = Console(context)
+    context.work.register(RESUME_KIND, _resumed)
     app.router.add_get("/", console.guarded(console.index))
     app.router.add_static("/console/static/", STATIC)
     api = {
@@ -93,10 +92,10 @@ async def _resumed(job: Job) -> None:
 
 
 class Console:
-    """The console's request handlers, bound to one runtime (its database and organisation)."""
+    """The console's request handlers, bound to one platform context (its database and organisation)."""
 
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
+    def __init__(self, context: PlatformContext) -> None:
+        self.context = context
         self._admin_ready = False
         self._admin_lock = asyncio.Lock()
 
@@ -106,7 +105,7 @@ class Console:
         """Refuse requests from other sites, and turn `BadInput` into a JSON 400."""
 
         async def wrapper(request: web.Request) -> web.StreamResponse:
-            refusal = _foreign_request(request, self.runtime.settings.host)
+            refusal = _foreign_request(request, self.context.settings.host)
             if refusal is not None:
                 return web.json_response({"error": refusal}, status=403)
             try:
@@ -122,21 +121,21 @@ class Console:
         process dies after its use case committed, the messages it queued are still sent; one the
         database cannot record gets 503 and changes nothing."""
         try:
-            async with self.runtime.work.inline(PLATFORM, RESUME_KIND, what):
+            async with self.context.work.inline(PLATFORM, RESUME_KIND, what):
                 yield
         except Unrecorded as exc:
             log.warning("a console request was refused: the inbox could not record it (%s)", exc)
             raise BadInput(NOT_RECORDED, status=503) from None
 
     def caller(self, person: Person, channel: str | None = None) -> Caller:
-        return Caller(org_id=self.runtime.org_id, person_id=person.id, platform=PLATFORM, channel=channel)
+        return Caller(org_id=self.context.org_id, person_id=person.id, platform=PLATFORM, channel=channel)
 
     async def person(self, value: Any) -> Person:
         """The person an id names, if it is a person of this organisation."""
         person_id = _person_id(value)
-        async with self.runtime.db.transaction() as session:
+        async with self.context.db.transaction() as session:
             person = await session.get(Person, person_id)
-        if person is None or person.org_id != self.runtime.org_id:
+        if person is None or person.org_id != self.context.org_id:
             raise BadInput(f"There is no person #{person_id}; reload the page to see who is here.")
         return person
 
@@ -147,9 +146,9 @@ class Console:
         async with self._admin_lock:
             if self._admin_ready:
                 return
-            async with self.runtime.db.transaction() as session:
+            async with self.context.db.transaction() as session:
                 admin = await identify(
-                    session, self.runtime.org_id, PLATFORM, ADMIN_EXTERNAL_ID, name=ADMIN_NAME
+                    session, self.context.org_id, PLATFORM, ADMIN_EXTERNAL_ID, name=ADMIN_NAME
                 )
                 admin.role = "admin"
             self._admin_ready = True
@@ -163,8 +162,8 @@ class Console:
 
     async def people(self, request: web.Request) -> web.Response:
         await self.ensure_admin()
-        org_id = self.runtime.org_id
-        async with self.runtime.db.transaction() as session:
+        org_id = self.context.org_id
+        async with self.context.db.transaction() as session:
             people = list(
                 await session.scalars(
                     select(Person).where(Person.org_id == org_id).order_by(func.lower(Person.name), Person.id)
@@ -179,13 +178,13 @@ class Console:
         email = _text(data, "email", 320).lower()
         if not EMAIL.fullmatch(email):
             raise BadInput(f"'{email}' is not an e-mail address (like sam@example.com).")
-        async with self.runtime.db.transaction() as session:
-            known = await find_person_by_email(session, self.runtime.org_id, email)
+        async with self.context.db.transaction() as session:
+            known = await find_person_by_email(session, self.context.org_id, email)
             if known is not None:
                 raise BadInput(
                     f"{known.name} already has the e-mail {email}; pick them under 'Who are you?'."
                 )
-            person = await identify(session, self.runtime.org_id, PLATFORM, email, name=name, email=email)
+            person = await identify(session, self.context.org_id, PLATFORM, email, name=name, email=email)
             created = _person_dict(person, sponsor=False)
         return web.json_response({"person": created}, status=201)
 
@@ -197,10 +196,10 @@ class Console:
         return web.json_response({"person": person.id, "messages": messages})
 
     async def channels(self, request: web.Request) -> web.Response:
-        async with self.runtime.db.transaction() as session:
+        async with self.context.db.transaction() as session:
             rows = await session.execute(
                 select(LocalMessage.channel, func.count(), func.max(LocalMessage.id))
-                .where(LocalMessage.org_id == self.runtime.org_id, LocalMessage.channel.is_not(None))
+                .where(LocalMessage.org_id == self.context.org_id, LocalMessage.channel.is_not(None))
                 .group_by(LocalMessage.channel)
                 .order_by(LocalMessage.channel)
             )
@@ -216,11 +215,11 @@ class Console:
 
     async def _messages(self, *where: Any) -> list[dict[str, Any]]:
         """The newest messages that match, oldest first (as a chat shows them)."""
-        async with self.runtime.db.transaction() as session:
+        async with self.context.db.transaction() as session:
             rows = list(
                 await session.scalars(
                     select(LocalMessage)
-                    .where(LocalMessage.org_id == self.runtime.org_id, *where)
+                    .where(LocalMessage.org_id == self.context.org_id, *where)
                     .order_by(LocalMessage.id.desc())
                     .limit(MAX_MESSAGES)
                 )
@@ -243,7 +242,7 @@ class Console:
         text = _text(data, "text", MAX_TEXT)
         channel = _channel(data.get("channel"))
         async with self.recorded({"command": text}):
-            return _view(await run_command(self.runtime.services, self.caller(person, channel), text))
+            return _view(await self.context.lane.command(self.caller(person, channel), text))
 
     async def act(self, request: web.Request) -> web.Response:
         data = await _json_body(request)
@@ -254,14 +253,14 @@ class Console:
             raise BadInput("payload must be a JSON object (what the button carried).")
         values = _values(data.get("values"))
         async with self.recorded({"action": action}):
-            return _view(await act(self.runtime.services, self.caller(person), action, payload, values))
+            return _view(await act(self.context.services, self.caller(person), action, payload, values))
 
     async def message(self, request: web.Request) -> web.Response:
         data = await _json_body(request)
         person = await self.person(data.get("person"))
         text = _text(data, "text", MAX_TEXT)
         async with self.recorded({"message": True}):
-            return _view(await direct_message(self.runtime.services, self.caller(person), text))
+            return _view(await self.context.lane.direct_message(self.caller(person), text))
 
 
 # ---- parsing and answering ----------------------------------------------------------------------

@@ -8,6 +8,7 @@ organisation's (`Workspaces.token_for_org`), so the scheduler needs nothing Slac
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -15,8 +16,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.slack import blocks
 from bot.slack.errors import delivery
 from bot.slack.files import CHART_RETRY_DELAY, upload_attachment, upload_chart, with_chart_fallback
+from bot.slack.history import SlackHistory
 from bot.slack.workspaces import Workspaces
-from handlers.ports import DeliveryFailed
+from handlers.ports import CannotLook, DeliveryFailed
 from handlers.views import View
 from storage.models import Identity, Person
 
@@ -24,13 +26,14 @@ PLATFORM = "slack"
 
 
 class SlackChannel:
-    """The `Channel` of bot/channels.py for Slack."""
+    """The `Channel` of handlers/ports.py for Slack."""
 
     platform = PLATFORM
 
     def __init__(self, workspaces: Workspaces, *, chart_retry_delay: float = CHART_RETRY_DELAY) -> None:
         self.workspaces = workspaces
         self.chart_retry_delay = chart_retry_delay
+        self.history = SlackHistory(workspaces)
 
     async def send_direct(
         self, org_id: int, person: Person, identity: Identity | None, view: View
@@ -59,6 +62,14 @@ class SlackChannel:
                 )
 
             await with_chart_fallback(send, chart, delay=self.chart_retry_delay)
+
+    async def find_sent(
+        self, org_id: int, person: Person, identity: Identity | None, checkin_id: int, since: dt.datetime
+    ) -> dict[str, Any] | None:
+        """Read the DM's history back (bot/slack/history.py)."""
+        if identity is None:
+            raise CannotLook("they have no Slack account the bot knows")
+        return await self.history.find(org_id, identity.external_id, checkin_id, since)
 
     async def post(
         self, org_id: int, channel: str, view: View, *, thread_ts: str | None = None

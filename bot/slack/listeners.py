@@ -4,7 +4,7 @@ Every listener records its work in the durable inbox (bot/work.py, handlers/inbo
 then acknowledges (Slack's three seconds); a request the database cannot take is refused in words,
 not acknowledged. The work runs afterwards from the inbox, answering through the response_url,
 `chat.update` or `views.publish`; it yields to acknowledgements under way, so a burst never delays
-them, and reports run off the event loop (bot/slack/lane.py). A job keeps only what Slack sent that
+them, and reports run off the event loop (bot/lane.py). A job keeps only what Slack sent that
 it needs (ids, values, the response_url), in JSON, so that any process can resume it after a crash.
 
 Two things cannot wait in a queue: opening a modal (its trigger_id lives three seconds) and a modal
@@ -21,7 +21,7 @@ import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
@@ -29,28 +29,23 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.platform import PlatformContext
 from bot.slack import blocks
 from bot.slack.blocks import OPEN_FORM, SHARE, TASTE_ACTION, BadValue
 from bot.slack.channel import SlackChannel
-from bot.slack.lane import SlowLane, is_slow
 from bot.slack.people import SlackPeople
 from bot.slack.replies import Replies, Responder, is_response_url
 from bot.slack.workspaces import Workspaces
-from bot.work import DurableWork, Unrecorded
+from bot.work import Unrecorded
 from handlers import home
 from handlers.checkins.forms import form_for
-from handlers.checkins.interactions import act, direct_message
+from handlers.checkins.interactions import act
 from handlers.commands.parser import ParseError, parse
-from handlers.commands.run import run_command
-from handlers.events import EventLedger
 from handlers.followups import ACTION as FOLLOW_UP
 from handlers.inbox import NOT_RECORDED, Job, Retry
 from handlers.outbox import OOPS
 from handlers.ports import Caller, Services
 from handlers.views import Choice, View, error
-
-if TYPE_CHECKING:
-    from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -80,28 +75,23 @@ def _command_text(payload: dict[str, Any]) -> str:
 
 
 class SlackListeners:
-    """The app's listeners, bound to the runtime's services and Slack's helpers."""
+    """The app's listeners, bound to the platform's context and Slack's helpers."""
 
     def __init__(
         self,
-        runtime: Runtime,
+        context: PlatformContext,
         workspaces: Workspaces,
         people: SlackPeople,
         channel: SlackChannel,
-        ledger: EventLedger,
-        work: DurableWork,
         *,
         command: str = "/pmo",
     ) -> None:
-        self.runtime = runtime
-        self.workspaces = workspaces
-        self.people = people
-        self.channel = channel
-        self.ledger = ledger
+        self.context = context
+        self.services: Services = context.services
+        self.work = context.work
+        self.workspaces, self.people, self.channel = workspaces, people, channel
         self.command = command
         self.replies = Replies(channel, workspaces.pool)
-        self.work = work
-        self._lane: SlowLane | None = None
         self._submitted: dict[str, asyncio.Future[View]] = {}
         self._background: set[asyncio.Task[None]] = set()  # forms being opened, words being said
         for kind, handler in (
@@ -114,22 +104,7 @@ class SlackListeners:
             ("home", self.do_home),
             ("message", self.do_message),
         ):
-            work.register(f"slack.{kind}", handler)
-
-    @property
-    def services(self) -> Services:
-        return self.runtime.services
-
-    @property
-    def lane(self) -> SlowLane:
-        if self._lane is None:
-            self._lane = SlowLane(self.services)
-        return self._lane
-
-    async def stop(self) -> None:
-        await self.work.stop()
-        if self._lane is not None:
-            await self._lane.stop()
+            self.work.register(f"slack.{kind}", handler)
 
     def register(self, app: AsyncApp) -> None:
         app.middleware(self.once)
@@ -157,9 +132,7 @@ class SlackListeners:
 
     async def run(self, caller: Caller, text: str) -> View:
         """A `/pmo` command: reports in the slow lane (off the event loop), the rest here."""
-        if is_slow(text):
-            return await self.lane.run_command(caller, text)
-        return await run_command(self.services, caller, text)
+        return await self.context.lane.command(caller, text)
 
     async def accept(self, ack: AsyncAck, kind: str, job: dict[str, Any], *, command: bool = False) -> Any:
         """Record the job durably, then acknowledge. When the database cannot take it, the request is
@@ -231,7 +204,11 @@ class SlackListeners:
     async def once(self, body: dict[str, Any], next: Callable[[], Awaitable[Any]]) -> Any:
         """An event already processed (Slack's retry, or a repeated event_id) is acknowledged only."""
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if isinstance(event_id, str) and event_id and not await self.ledger.first_time(PLATFORM, event_id):
+        if (
+            isinstance(event_id, str)
+            and event_id
+            and not await self.context.events.first_time(PLATFORM, event_id)
+        ):
             log.info("Slack event %s was processed before; acknowledged only", event_id)
             return BoltResponse(status=200, body="")
         return await next()
@@ -528,7 +505,7 @@ class SlackListeners:
         async with self.guard(tell):
             caller = await self.caller(body["team_id"], body["user_id"], body["channel"])
             org.append(caller.org_id)
-            view = job.done or await direct_message(self.services, caller, body["text"])
+            view = job.done or await self.context.lane.direct_message(caller, body["text"])
             await self.channel.post(caller.org_id, body["channel"], view)
 
     async def on_uninstalled(self, context: AsyncBoltContext) -> None:

@@ -1,15 +1,15 @@
-"""Slack as a platform of the bot (bot/runtime.py's `Platform`): channel, directory, routes, lifecycle."""
+"""Slack as a platform of the bot (bot/platform.py's `Platform`): channel, directory, routes, lifecycle."""
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_sdk.errors import SlackApiError
 
+from bot.platform import PlatformContext
 from bot.slack.app import add_bolt_routes, build_bolt_app
 from bot.slack.channel import SlackChannel
 from bot.slack.clients import ClientPool
@@ -17,10 +17,6 @@ from bot.slack.directory import SlackDirectory
 from bot.slack.listeners import SlackListeners
 from bot.slack.people import SlackPeople
 from bot.slack.workspaces import Workspaces
-from handlers.events import EventLedger
-
-if TYPE_CHECKING:
-    from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -30,33 +26,30 @@ class SlackPlatform:
 
     name = "slack"
 
-    def __init__(self, runtime: Runtime) -> None:
-        settings = runtime.settings
+    def __init__(self, context: PlatformContext) -> None:
+        settings = context.settings
         self.mode = settings.slack_mode
         if self.mode is None:
             raise ValueError("Slack is not configured (SLACK_BOT_TOKEN or SLACK_CLIENT_ID)")
-        self.runtime = runtime
+        self.settings = settings
         self.pool = ClientPool(settings.slack_api_url)
         self.workspaces = Workspaces(
-            runtime.db,
+            context.db,
             self.pool,
-            runtime.org_id,
+            context.org_id,
             bot_token=settings.slack_bot_token.reveal() if settings.slack_bot_token else None,
             client_id=settings.slack_client_id if self.mode == "oauth" else None,
         )
-        self.people = SlackPeople(runtime.db, settings.pmo_admins)
+        self.people = SlackPeople(context.db, settings.pmo_admins)
         self.channel = SlackChannel(self.workspaces)
         self.directory = SlackDirectory(self.workspaces, settings.pmo_admins)
-        self.work = runtime.work
-        self.bolt = build_bolt_app(settings, self.pool, self.workspaces, self.work.acks)
-        self.listeners = SlackListeners(
-            runtime, self.workspaces, self.people, self.channel, EventLedger(runtime.db), self.work
-        )
+        self.bolt = build_bolt_app(settings, self.pool, self.workspaces, context.work.acks)
+        self.listeners = SlackListeners(context, self.workspaces, self.people, self.channel)
         self.listeners.register(self.bolt)
         self.socket: AsyncSocketModeHandler | None = None
 
     def add_routes(self, app: web.Application) -> None:
-        over_http = self.mode != "socket" or bool(self.runtime.settings.slack_signing_secret)
+        over_http = self.mode != "socket" or bool(self.settings.slack_signing_secret)
         add_bolt_routes(app, self.bolt, events=over_http)
 
     async def start(self) -> None:
@@ -65,12 +58,11 @@ class SlackPlatform:
         if self.mode in ("http", "socket"):
             await self._check_token()
         if self.mode == "socket":
-            token = self.runtime.settings.slack_app_token
+            token = self.settings.slack_app_token
             assert token is not None
             self.socket = AsyncSocketModeHandler(self.bolt, token.reveal(), web_client=self.pool.client(None))
             await self.socket.connect_async()
             log.info("Slack Socket Mode connected")
-        self.work.start()  # resumes what a process that died left in the inbox
 
     async def _check_token(self) -> None:
         """A working bot token lifts a suspension left by an earlier uninstall (a reinstall)."""
@@ -82,7 +74,6 @@ class SlackPlatform:
         await self.workspaces.reinstate_default()
 
     async def stop(self) -> None:
-        await self.listeners.stop()
         if self.socket is not None:
             await self.socket.close_async()
             self.socket = None

@@ -18,12 +18,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from botbuilder.core import ActivityHandler, InvokeResponse, TurnContext
 from botbuilder.schema import Activity, ChannelAccount
-from sqlalchemy.exc import IntegrityError
 
+from bot.platform import PlatformContext
 from bot.teams.channel import HOW_TO_INSTALL, TeamsChannel, card_activity
 from bot.teams.conversations import base_id, forget_team, remember_conversation
 from bot.teams.export import Exporter, consent_activity, export_kind
@@ -31,19 +31,15 @@ from bot.teams.members import PLATFORM, client_timezone, find_identity, member_f
 from bot.teams.sender import Refused, Sender, tenant_of
 from bot.teams.text import command_text, mentions
 from bot.work import Unrecorded
-from handlers.checkins.interactions import act, action_name, direct_message
-from handlers.commands.run import run_command
+from handlers.checkins.interactions import act, action_name
 from handlers.inbox import NOT_RECORDED, Job
 from handlers.outbox import OOPS, deliver
 from handlers.ports import Caller, DeliveryFailed
 from handlers.reachability import mark_reachable, mark_unreachable
 from handlers.views import View, error, info
 from storage.db import utcnow
-from storage.models import Checkin, Person, ProcessedEvent
+from storage.models import Checkin, Person
 from storage.queries import get_or_create_org
-
-if TYPE_CHECKING:
-    from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -80,15 +76,12 @@ def reference_dict(activity: Activity) -> dict[str, Any]:
 
 
 class TeamsBot(ActivityHandler):
-    def __init__(self, runtime: Runtime, sender: Sender, channel: TeamsChannel) -> None:
-        self.runtime = runtime
+    def __init__(self, context: PlatformContext, sender: Sender, channel: TeamsChannel) -> None:
+        self.context = context
+        self.services = context.services
         self.sender = sender
         self.channel = channel
-        self.exporter = Exporter(runtime, sender)
-
-    @property
-    def services(self) -> Any:
-        return self.runtime.services
+        self.exporter = Exporter(context, sender)
 
     async def on_turn(self, turn_context: TurnContext) -> None:
         """Each activity is recorded in the inbox before it is handled, and handled before Teams is
@@ -96,7 +89,7 @@ class TeamsBot(ActivityHandler):
         `resume` in whichever process comes next; one that the database cannot record is refused."""
         activity = turn_context.activity
         try:
-            async with self.runtime.work.inline(PLATFORM, RESUME_KIND, {"activity": activity.serialize()}):
+            async with self.context.work.inline(PLATFORM, RESUME_KIND, {"activity": activity.serialize()}):
                 await self._turn(turn_context)
         except Unrecorded as exc:
             log.warning("a Teams activity was refused: the inbox could not record it (%s)", exc)
@@ -141,34 +134,23 @@ class TeamsBot(ActivityHandler):
 
     async def org_for(self, activity: Activity) -> int | None:
         """The organisation of the activity's tenant, or None when this deployment does not serve it."""
-        settings = self.runtime.settings
+        settings = self.context.settings
         tenant = tenant_of(activity)
         home = settings.microsoft_app_tenant_id
         if not settings.teams_enabled or not tenant or tenant == home:
-            return self.runtime.org_id
+            return self.context.org_id
         if settings.microsoft_app_type != "MultiTenant":
             return None
-        async with self.runtime.db.transaction() as session:
+        async with self.context.db.transaction() as session:
             org = await get_or_create_org(session, f"teams:{tenant}", f"Teams tenant {tenant}")
             return org.id
 
     async def _first_time(self, org_id: int, activity: Activity) -> bool:
-        """Teams may deliver an activity twice; handle each id once."""
+        """Teams may deliver an activity twice; handle each id once (handlers/events.py)."""
         if not activity.id:
             return True
-        try:
-            async with self.runtime.db.transaction() as session:
-                session.add(
-                    ProcessedEvent(
-                        org_id=org_id,
-                        platform=PLATFORM,
-                        event_id=f"{activity.conversation.id}|{activity.id}"[:200],
-                        received_at=utcnow(),
-                    )
-                )
-        except IntegrityError:
-            return False
-        return True
+        event_id = f"{activity.conversation.id}|{activity.id}"[:200]
+        return await self.context.events.first_time(PLATFORM, event_id, org_id)
 
     # ---- people --------------------------------------------------------------------------------
 
@@ -178,7 +160,7 @@ class TeamsBot(ActivityHandler):
         """The person behind `account`, stored or refreshed; and whether their 1:1 chat is news."""
         activity = context.activity
         external = account.aad_object_id or account.id
-        async with self.runtime.db.sessions() as session:
+        async with self.context.db.sessions() as session:
             identity = await find_identity(session, org_id, external)
             person = await session.get(Person, identity.person_id) if identity else None
             stale = (
@@ -193,7 +175,7 @@ class TeamsBot(ActivityHandler):
         if stale and activity.channel_id == "msteams":
             details = await self.sender.member(context, account.id)
         reference = reference_dict(activity) if personal_reference else None
-        async with self.runtime.db.transaction() as session:
+        async with self.context.db.transaction() as session:
             person, _ = await remember(
                 session,
                 org_id,
@@ -203,7 +185,7 @@ class TeamsBot(ActivityHandler):
                 channel_id=activity.channel_id,
                 reference=reference,
                 tz=client_timezone(activity.entities),
-                admins=self.runtime.settings.pmo_admins,
+                admins=self.context.settings.pmo_admins,
                 refreshed=details is not None or identity is None,
             )
             back = await mark_reachable(session, person) if personal_reference else False
@@ -224,7 +206,7 @@ class TeamsBot(ActivityHandler):
                 else None
             )
             member = member_from(ChannelAccount(id=mention.user_id, name=mention.name), details)
-            async with self.runtime.db.transaction() as session:
+            async with self.context.db.transaction() as session:
                 await remember(
                     session,
                     org_id,
@@ -232,7 +214,7 @@ class TeamsBot(ActivityHandler):
                     tenant_id=tenant_of(activity) or None,
                     service_url=activity.service_url,
                     channel_id=activity.channel_id,
-                    admins=self.runtime.settings.pmo_admins,
+                    admins=self.context.settings.pmo_admins,
                 )
             people[mention.user_id] = member.external_id
         return command_text(activity.text, bot_id, found, people), people
@@ -247,7 +229,7 @@ class TeamsBot(ActivityHandler):
         reference["conversation"]["id"] = channel_id
         team_id = team_id_of(activity)
         address = {"reference": reference, "tenant_id": tenant, "team_id": team_id}
-        async with self.runtime.db.transaction() as session:
+        async with self.context.db.transaction() as session:
             new = False
             if team_id:
                 team_reference = {**reference, "conversation": {**reference["conversation"], "id": team_id}}
@@ -291,9 +273,9 @@ class TeamsBot(ActivityHandler):
             return
         text, _ = await self._mentioned_people(turn_context, org_id)
         if kind == "personal":  # a command, or the answer to an open pain-point prompt
-            view = await direct_message(self.services, caller, text or "help")
+            view = await self.context.lane.direct_message(caller, text or "help")
         else:
-            view = await run_command(self.services, caller, text or "help")
+            view = await self.context.lane.command(caller, text or "help")
         await self._answer(turn_context, caller, text, view)
 
     async def _answer(self, context: TurnContext, caller: Caller, text: str, view: View) -> None:
@@ -306,7 +288,7 @@ class TeamsBot(ActivityHandler):
             await self.sender.reply(context, offer)
             return
         # A consent card only works in a personal chat: offer it there, and say so here.
-        async with self.runtime.db.sessions() as session:
+        async with self.context.db.sessions() as session:
             person = await session.get(Person, caller.person_id)
             identity = await find_identity(
                 session,
@@ -348,13 +330,19 @@ class TeamsBot(ActivityHandler):
         await self.sender.reply(context, card_activity(view))
 
     async def _is_recorded(self, checkin_id: Any, activity_id: str) -> bool:
-        """Whether the core updates that card itself (it is the check-in's recorded Teams message)."""
+        """Whether the core updates that card itself: it is one of the check-in's recorded Teams
+        messages (the question under "teams", its reminder under "teams:reminder")."""
         if not isinstance(checkin_id, int) or isinstance(checkin_id, bool):
             return False
-        async with self.runtime.db.sessions() as session:
+        async with self.context.db.sessions() as session:
             checkin = await session.get(Checkin, checkin_id)
-        ref = ((checkin.message_refs or {}).get(PLATFORM) if checkin else None) or {}
-        return ref.get("activity_id") == activity_id
+        refs = (checkin.message_refs or {}) if checkin else {}
+        return any(
+            isinstance(ref, dict)
+            and ref.get("platform") == PLATFORM
+            and ref.get("activity_id") == activity_id
+            for ref in refs.values()
+        )
 
     # ---- installs ------------------------------------------------------------------------------
 
@@ -408,7 +396,7 @@ class TeamsBot(ActivityHandler):
 
     async def _remember_member(self, context: TurnContext, org_id: int, account: Any) -> None:
         activity = context.activity
-        async with self.runtime.db.transaction() as session:
+        async with self.context.db.transaction() as session:
             await remember(
                 session,
                 org_id,
@@ -416,7 +404,7 @@ class TeamsBot(ActivityHandler):
                 tenant_id=tenant_of(activity) or None,
                 service_url=activity.service_url,
                 channel_id=activity.channel_id,
-                admins=self.runtime.settings.pmo_admins,
+                admins=self.context.settings.pmo_admins,
             )
 
     async def _uninstalled(self, context: TurnContext) -> None:
@@ -427,15 +415,15 @@ class TeamsBot(ActivityHandler):
         if conversation_kind(activity) != "personal":
             team_id = team_id_of(activity)
             if team_id:
-                async with self.runtime.db.transaction() as session:
+                async with self.context.db.transaction() as session:
                     await forget_team(session, org_id, team_id)
             return
         account = activity.from_property
-        async with self.runtime.db.sessions() as session:
+        async with self.context.db.sessions() as session:
             identity = await find_identity(session, org_id, account.aad_object_id or account.id)
         if identity is None:
             return
-        async with self.runtime.db.transaction() as session:
+        async with self.context.db.transaction() as session:
             outbox = await mark_unreachable(
                 session,
                 identity.person_id,

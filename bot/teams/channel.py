@@ -8,22 +8,21 @@ delivery fails for good. Pacing and retries are the sender's.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from botbuilder.schema import Activity, ActivityTypes, Attachment
 
+from bot.platform import PlatformContext
 from bot.teams import cards
 from bot.teams.conversations import any_conversation, base_id, find_conversation
 from bot.teams.sender import Refused, Sender
 from handlers.outbox import deliver
-from handlers.ports import DeliveryFailed
+from handlers.ports import CannotLook, DeliveryFailed
 from handlers.reachability import mark_unreachable
 from handlers.views import View
 from storage.models import Identity, Person
-
-if TYPE_CHECKING:
-    from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +61,9 @@ def reference_of(ref: dict[str, Any]) -> dict[str, Any]:
 class TeamsChannel:
     platform = PLATFORM
 
-    def __init__(self, runtime: Runtime, sender: Sender) -> None:
-        self.runtime = runtime
+    def __init__(self, context: PlatformContext, sender: Sender) -> None:
+        self.db = context.db
+        self.services = context.services
         self.sender = sender
 
     async def send_direct(
@@ -142,6 +142,13 @@ class TeamsChannel:
                 ) from None
             raise self._failed("an update of a Teams message", exc) from None
 
+    async def find_sent(
+        self, org_id: int, person: Person, identity: Identity | None, checkin_id: int, since: dt.datetime
+    ) -> dict[str, Any] | None:
+        """The Bot Framework cannot read a 1:1 conversation back, so a message accepted in the last
+        moment before a crash may be sent again here (docs/operations.md, "The residual window")."""
+        raise CannotLook("Teams cannot read back what the bot sent")
+
     # ---- helpers -------------------------------------------------------------------------------
 
     @staticmethod
@@ -156,14 +163,14 @@ class TeamsChannel:
     async def _keep_reference(self, identity: Identity | None, reference: dict[str, Any]) -> None:
         if identity is None:
             return
-        async with self.runtime.db.transaction() as session:
+        async with self.db.transaction() as session:
             row = await session.get(Identity, identity.id)
             if row is not None:
                 row.address = {**(row.address or {}), "reference": reference}
 
     async def _unreachable(self, org_id: int, person: Person, why: str) -> None:
-        services = self.runtime.services
-        async with self.runtime.db.transaction() as session:
+        services = self.services
+        async with self.db.transaction() as session:
             outbox = await mark_unreachable(
                 session, person.id, PLATFORM, why, f"{HOW_TO_INSTALL}.", services.policy
             )
@@ -171,7 +178,7 @@ class TeamsChannel:
             log.warning("could not tell the PMO that %s is unreachable: %s", person.name, problem)
 
     async def _channel_reference(self, org_id: int, channel: str) -> dict[str, Any]:
-        async with self.runtime.db.sessions() as session:
+        async with self.db.sessions() as session:
             row = await find_conversation(session, org_id, channel)
             fallback = None if row else await any_conversation(session, org_id)
         if row is not None and row.address.get("reference"):

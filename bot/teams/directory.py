@@ -8,12 +8,13 @@ says how to fix that.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from botbuilder.core import BotAdapter, TurnContext
 from botbuilder.schema.teams import TeamsChannelAccount
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.platform import PlatformContext
 from bot.teams.channel import HOW_TO_INSTALL
 from bot.teams.conversations import teams_of
 from bot.teams.members import member_from, remember
@@ -22,15 +23,12 @@ from handlers.commands.parser import PersonRef
 from handlers.ports import NotReachable
 from storage.models import Person
 
-if TYPE_CHECKING:
-    from bot.runtime import Runtime
-
 MAX_TEAMS = 20  # teams asked per lookup, most recently active first
 
 
 class TeamsDirectory:
-    def __init__(self, runtime: Runtime, sender: Sender) -> None:
-        self.runtime = runtime
+    def __init__(self, context: PlatformContext, sender: Sender) -> None:
+        self.admins = context.settings.pmo_admins
         self.sender = sender
 
     async def resolve(self, session: AsyncSession, org_id: int, ref: PersonRef) -> Person | None:
@@ -50,7 +48,7 @@ class TeamsDirectory:
                 tenant_id=address.get("tenant_id"),
                 service_url=address["reference"]["serviceUrl"],
                 channel_id=address["reference"].get("channelId") or "msteams",
-                admins=self.runtime.settings.pmo_admins,
+                admins=self.admins,
             )
             return person
         raise NotReachable(

@@ -9,23 +9,19 @@ the CSV there, and posts the file into the chat with a FileInfoCard.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import aiohttp
 from botbuilder.core import InvokeResponse, TurnContext
 from botbuilder.schema import Activity, ActivityTypes, Attachment
 
+from bot.platform import PlatformContext
 from bot.teams import cards
 from bot.teams.channel import card_activity
 from bot.teams.sender import Sender
-from handlers.commands.run import run_command
 from handlers.ports import Caller
 from handlers.views import Attachment as FileView
 from handlers.views import View, error, info
-
-if TYPE_CHECKING:
-    from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +43,8 @@ def consent_activity(file: FileView, kind: str) -> Activity:
 
 
 class Exporter:
-    def __init__(self, runtime: Runtime, sender: Sender) -> None:
-        self.runtime = runtime
+    def __init__(self, context: PlatformContext, sender: Sender) -> None:
+        self.lane = context.lane
         self.sender = sender
 
     async def answer(self, context: TurnContext, caller: Caller) -> InvokeResponse:
@@ -67,7 +63,7 @@ class Exporter:
         url = str(upload.get("uploadUrl") or "")
         if action != "accept" or not kind or urlsplit(url).scheme not in ("https", "http"):
             return InvokeResponse(status=400, body={"error": "not a file consent answer the bot understands"})
-        view = await run_command(self.runtime.services, caller, f"export {kind}")
+        view = await self.lane.command(caller, f"export {kind}")
         if not view.ok or view.attachment is None:
             await self.sender.reply(context, card_activity(view))
             return InvokeResponse(status=200)

@@ -53,18 +53,3 @@ def build(app_id: str, out: Path, domain: str | None = None) -> Path:
         for name in (data["icons"]["color"], data["icons"]["outline"]):
             archive.write(ROOT / name, arcname=name)
     return out
-
-
-async def command(settings: Any, args: Any) -> int:
-    """The CLI command (settings are not needed: the package depends only on the arguments)."""
-    from bot.cli import CliError
-
-    out = Path(args.out) if args.out else Path("pmo-teams-app.zip")
-    try:
-        build(args.app_id, out, args.domain)
-    except PackageError as exc:
-        raise CliError(str(exc), 2) from None
-    except OSError as exc:
-        raise CliError(f"cannot write {out}: {exc.strerror or exc}") from None
-    print(f"Wrote {out}: upload it in Teams (Apps → Manage your apps → Upload an app).")
-    return 0

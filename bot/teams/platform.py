@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import TYPE_CHECKING
 
 from aiohttp import web
 from botbuilder.integration.aiohttp import CloudAdapter
 
+from bot.platform import PlatformContext
 from bot.teams.auth import BotFrameworkEndpoints, build_authentication
 from bot.teams.bot import RESUME_KIND, TeamsBot
 from bot.teams.channel import TeamsChannel
@@ -21,9 +21,6 @@ from bot.teams.directory import TeamsDirectory
 from bot.teams.pacing import Pacer
 from bot.teams.retry import RetryPolicy
 from bot.teams.sender import Sender
-
-if TYPE_CHECKING:
-    from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -35,14 +32,13 @@ class TeamsPlatform:
 
     def __init__(
         self,
-        runtime: Runtime,
+        context: PlatformContext,
         *,
         endpoints: BotFrameworkEndpoints | None = None,
         pacer: Pacer | None = None,
         retry: RetryPolicy | None = None,
     ) -> None:
-        settings = runtime.settings
-        self.runtime = runtime
+        settings = context.settings
         self.authenticated = settings.teams_enabled
         if not self.authenticated and not settings.teams_local_unauthenticated:
             raise ValueError("Teams needs MICROSOFT_APP_ID, or local mode (no platform configured)")
@@ -50,10 +46,10 @@ class TeamsPlatform:
         self.sender = Sender(
             self.adapter, settings.microsoft_app_id, pacer or Pacer(), retry or RetryPolicy()
         )
-        self.channel = TeamsChannel(runtime, self.sender)
-        self.directory = TeamsDirectory(runtime, self.sender)
-        self.bot = TeamsBot(runtime, self.sender, self.channel)
-        runtime.work.register(RESUME_KIND, self.bot.resume)
+        self.channel = TeamsChannel(context, self.sender)
+        self.directory = TeamsDirectory(context, self.sender)
+        self.bot = TeamsBot(context, self.sender, self.channel)
+        context.work.register(RESUME_KIND, self.bot.resume)
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_post(ROUTE, self.messages)

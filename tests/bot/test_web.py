@@ -20,7 +20,7 @@ async def runtime(database_url: str) -> AsyncIterator[Runtime]:
     settings = load_settings(environ={"DATABASE_URL": database_url, "PMO_API_TOKEN": TOKEN}, env_file=None)
     rt = await start(settings)
     yield rt
-    await rt.db.dispose()
+    await rt.aclose()
 
 
 @pytest.fixture
@@ -42,7 +42,7 @@ async def test_healthz_503_when_the_database_does_not_answer(runtime: Runtime, c
         response = await client.get("/healthz")
         assert response.status == 503
     finally:
-        await runtime.db.dispose()
+        await runtime.aclose()
         runtime.db = healthy
 
 
@@ -82,7 +82,7 @@ async def test_value_api_is_off_without_a_token(database_url: str) -> None:
             response = await c.get("/api/v1/value", headers={"Authorization": "Bearer anything"})
             assert response.status == 404
     finally:
-        await rt.db.dispose()
+        await rt.aclose()
 
 
 async def raw_get(client: TestClient, target: str, *header_lines: bytes) -> tuple[int, bytes]:
@@ -155,7 +155,7 @@ async def test_value_api_answers_503_when_the_database_does_not_answer(
         assert body == {"error": "the database is unavailable; try again later"}
         assert response.headers["Retry-After"] == "30"
     finally:
-        await runtime.db.dispose()
+        await runtime.aclose()
         runtime.db = healthy
     assert (await client.get("/api/v1/value", headers={"Authorization": f"Bearer {TOKEN}"})).status == 200
 

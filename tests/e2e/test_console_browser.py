@@ -96,7 +96,7 @@ class Server:
         if self.runner is not None:
             await self.runner.cleanup()
         if self.runtime is not None:
-            await self.runtime.db.dispose()
+            await self.runtime.aclose()
 
 
 @pytest.fixture

@@ -15,10 +15,10 @@ import pytest
 from sqlalchemy import select
 
 import bot.slack.clients as slack_clients
-from bot.clock import lookup
 from bot.clock.scheduler import Clock, ClockConfig
 from bot.config import Settings
 from bot.runtime import Runtime, start
+from handlers.ports import LOOKUP_MARGIN
 from storage.db import Database
 from storage.models import Checkin, Delivery, Person, Project
 from storage.queries import add_identity, add_person, get_or_create_org, name_key
@@ -90,17 +90,15 @@ async def scene(database_url: str, count: int, **config: object) -> AsyncIterato
         )
         runtime = await start(settings, migrate=False)
         await people_and_projects(runtime.db, users, due)
-        for platform in runtime.platforms:
-            await platform.start()
+        await runtime.start_platforms()
+        runtime.start_work()
         options = {"tick": 0.2, "lease": 30.0, "send_rate": 50.0, **config}
         clock = Clock(runtime.services, runtime.services.messenger, ClockConfig(**options))  # type: ignore[arg-type]
         try:
             yield Scene(slack, runtime, clock, users)
         finally:
             await clock.stop()
-            for platform in runtime.platforms:
-                await platform.stop()
-            await runtime.db.dispose()
+            await runtime.aclose()
 
 
 async def test_everyone_due_gets_one_check_in_through_slack(database_url: str) -> None:
@@ -227,7 +225,7 @@ async def test_sixteen_uncertain_claims_within_slacks_history_limit_are_each_sen
         assert len(pages) < 16  # fewer reads than claims: looks in one DM share a read
         assert s.slack.history_limited > 0  # the limit was met, and waited out
         first_claim = min(d.claimed_at for d in await s.rows(Delivery)).replace(tzinfo=dt.UTC)
-        margin = lookup.MARGIN.total_seconds()
+        margin = LOOKUP_MARGIN.total_seconds()
         for call in s.slack.called("conversations.history"):  # only the window since the claims
             assert float(call.args["oldest"]) >= first_claim.timestamp() - margin - 1
         checkins = await s.rows(Checkin)

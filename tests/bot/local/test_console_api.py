@@ -29,7 +29,7 @@ SAM = "sam@example.com"
 async def runtime(database_url: str) -> AsyncIterator[Runtime]:
     rt = await start(load_settings(environ={"DATABASE_URL": database_url}, env_file=None))
     yield rt
-    await rt.db.dispose()
+    await rt.aclose()
 
 
 @pytest.fixture

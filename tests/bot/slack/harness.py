@@ -205,9 +205,9 @@ async def running_bot(database_url: str, slack: FakeSlack, **overrides: Any) -> 
         async with aiohttp.ClientSession() as http:
             yield SlackBot(slack, runtime, platform, f"http://127.0.0.1:{port}", http)
     finally:
+        await runner.cleanup()  # the durable work finishes with the server (bot/web.py)
         await platform.stop()
-        await runner.cleanup()
-        await runtime.db.dispose()
+        await runtime.aclose()
 
 
 def now() -> int:

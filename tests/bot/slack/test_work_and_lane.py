@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from bot.slack.lane import SlowLane, is_slow
+from bot.lane import SlowLane, is_slow
 from handlers.commands.run import run_command
 from handlers.ports import Caller
 from handlers.value import charts

@@ -278,4 +278,4 @@ async def teams(database_url: str, fake: FakeBotFramework, signer: TokenSigner) 
     world, client = await make_world(database_url, fake, signer)
     yield world
     await client.close()
-    await world.runtime.db.dispose()
+    await world.runtime.aclose()

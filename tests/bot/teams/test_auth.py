@@ -93,7 +93,7 @@ async def test_the_public_cloud_path_validates_against_the_published_keys(
             response = await world.post(activity, token=token)
             assert response.status == 401, name
         assert await world.snapshot() == before
-    await runtime.db.dispose()
+    await runtime.aclose()
 
 
 async def test_local_mode_accepts_the_emulator_without_a_token(
@@ -117,7 +117,7 @@ async def test_local_mode_accepts_the_emulator_without_a_token(
         assert response.status in (200, 201)
         assert "help" in card_text(world.last_card(world.personal(user)))
         assert all(call.authorization == "" for call in fake.connector_calls())
-    await runtime.db.dispose()
+    await runtime.aclose()
 
 
 async def test_not_served_anonymously_when_another_platform_is_configured(database_url: str) -> None:
@@ -126,7 +126,7 @@ async def test_not_served_anonymously_when_another_platform_is_configured(databa
     runtime = await start(settings, factories=[])
     with pytest.raises(ValueError, match="MICROSOFT_APP_ID"):
         TeamsPlatform(runtime)
-    await runtime.db.dispose()
+    await runtime.aclose()
 
 
 @pytest.mark.parametrize(
@@ -161,7 +161,7 @@ async def test_another_tenant_is_turned_away(
         assert await world.snapshot() == before
     finally:
         await client.close()
-        await world.runtime.db.dispose()
+        await world.runtime.aclose()
 
 
 async def test_a_multi_tenant_registration_gives_another_tenant_its_own_organisation(
@@ -185,7 +185,7 @@ async def test_a_multi_tenant_registration_gives_another_tenant_its_own_organisa
         assert people == {home.name: world.runtime.org_id, guest.name: orgs[f"teams:{OTHER}"]}
     finally:
         await client.close()
-        await world.runtime.db.dispose()
+        await world.runtime.aclose()
 
 
 OTHER = "0b7d4c2a-1111-4222-8333-944455556666"

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.checkins.views import taste_question
 from storage.models import Answer, Checkin, PainPoint
 from tests.bot.teams.conftest import ADMIN_AAD, CHANNEL, TEAM, TeamsWorld, buttons, card_text
 from tests.fakes.bot_connector import User
@@ -134,3 +138,29 @@ async def test_the_painpoint_card_has_a_text_input_and_an_impact_choice(
     assert (point.text, point.impact) == ("Nobody owns the data migration", 5)
     alert = teams.last_card(CHANNEL)
     assert "impact 5" in card_text(alert) and "Nobody owns the data migration" in card_text(alert)
+
+
+async def test_an_answer_on_the_reminder_card_updates_that_card_once(
+    teams: TeamsWorld, people: dict[str, User]
+) -> None:
+    """The core updates every recorded card of the check-in, the reminder's ("teams:reminder") too;
+    the bot must not update the clicked card a second time on top of that."""
+    await teams.say(teams.message(people["admin"], "checkin Apollo"))
+    sponsor, chat = people["sponsor"], teams.personal(people["sponsor"])
+    row = await checkin(teams)
+    reminder = taste_question(row.id, "Apollo", reminder=True)
+    ref = await teams.runtime.services.messenger.send_direct(teams.runtime.org_id, row.sponsor_id, reminder)
+    async with teams.runtime.db.transaction() as session:  # as the clock records a reminder it sent
+        await record_reminder_ref(session, row.id, ref)
+    reminder_card = teams.last_id(chat)
+    assert reminder_card == ref["activity_id"]
+
+    await teams.say(teams.submit(sponsor, {"action": "taste", "checkin": row.id, "rating": 4}, reminder_card))
+    assert len(teams.fake.connector_calls("PUT", f"/activities/{reminder_card}")) == 1
+    assert "Your answer: 🙂 Tasty" in card_text(teams.last_card(chat))
+
+
+async def record_reminder_ref(session: AsyncSession, checkin_id: int, ref: dict[str, Any]) -> None:
+    row = await session.get(Checkin, checkin_id)
+    assert row is not None
+    row.message_refs = {**(row.message_refs or {}), f"{ref['platform']}:reminder": ref}

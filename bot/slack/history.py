@@ -1,23 +1,12 @@
-"""Finding a check-in message sent before, so that a retried send is not a second message.
+"""Finding a check-in message the bot sent before in a Slack DM (the contract's `find_sent`).
 
-A clock can die after the platform accepted a message and before the database recorded it; a
-timeout can hide an accepted message too. Before such a claim is sent again, the channel is
-asked whether the person's conversation already holds a message whose buttons carry this
-check-in's id (every check-in and reminder view does). Where it does, that message is recorded
-instead of sending another.
-
-- console: the `local_messages` table;
-- Slack: `conversations.open` for the DM's id, then `conversations.history` since the claim
-  (the `im:history` scope); button values are the JSON payloads bot/slack/blocks.py encodes.
-  Since 2025 Slack lets a commercially distributed app outside the Marketplace read history once a
-  minute, 15 messages a page, so the reads are few (`SlackHistory`): 15 a page, only the window
-  since the claim, one read at a time per workspace, several claims in one DM answered by one read,
-  and a 429 waited out (Retry-After) without giving up: a look that cannot finish within
-  `HISTORY_PATIENCE` fails as "not known yet", and the clock looks again before it sends;
-- Teams: the Bot Framework cannot read a 1:1 conversation back, so a message accepted in the last
-  moment before a crash may be sent again there (docs/operations.md, "The residual window").
-
-A channel may also offer its own `find_direct(org_id, person, identity, checkin_id, since)`; it wins.
+`conversations.open` for the DM's id, then `conversations.history` since the claim (the
+`im:history` scope); button values are the JSON payloads bot/slack/blocks.py encodes. Since 2025
+Slack lets a commercially distributed app outside the Marketplace read history once a minute, 15
+messages a page, so the reads are few (`SlackHistory`): 15 a page, only the window since the claim,
+one read at a time per workspace, several claims in one DM answered by one read, and a 429 waited
+out (Retry-After) without giving up: a look that cannot finish within `HISTORY_PATIENCE` fails as
+"not known yet", and the clock looks again before it sends.
 """
 
 from __future__ import annotations
@@ -26,43 +15,17 @@ import asyncio
 import datetime as dt
 import json
 import time
-import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from bot.slack.errors import delivery
+from bot.slack.workspaces import Workspaces
+from handlers.ports import LOOKUP_MARGIN, DeliveryFailed
 
-from handlers.ports import DeliveryFailed
-from storage.db import Database
-from storage.models import Identity, LocalMessage, Person
-
-MARGIN = dt.timedelta(minutes=5)  # clocks differ; a check-in's id never appears before its claim anyway
 HISTORY_PAGE = 15  # Slack's most for a commercially distributed non-Marketplace app (2025)
 HISTORY_PATIENCE = 90.0  # seconds one look may wait out history rate limits before "not known yet"
 DM_CACHE = 10_000  # (workspace, user) → DM id; a user's DM with the bot keeps its id
-
-
-class CannotLook(Exception):
-    """This platform cannot tell whether a message was sent (the caller sends again)."""
-
-
-def carries_checkin(payload: Any, checkin_id: int) -> bool:
-    return isinstance(payload, dict) and payload.get("checkin") == checkin_id
-
-
-def view_carries(view: dict[str, Any], checkin_id: int) -> bool:
-    """Whether a stored neutral view (View.to_dict) has a button or form for this check-in."""
-    choices = view.get("choices") or ()
-    form = view.get("form") or {}
-    return any(carries_checkin(c.get("payload"), checkin_id) for c in choices if isinstance(c, dict)) or (
-        isinstance(form, dict) and carries_checkin(form.get("payload"), checkin_id)
-    )
-
-
-def blocks_carry(blocks: Any, checkin_id: int) -> bool:
-    """Whether Slack blocks hold a button whose JSON value names this check-in."""
-    return checkin_id in set(checkins_in(blocks))
 
 
 def checkins_in(blocks: Any) -> Iterator[int]:
@@ -82,61 +45,6 @@ def checkins_in(blocks: Any) -> Iterator[int]:
                 yield checkin
 
 
-async def find_sent(
-    channel: Any,
-    db: Database,
-    org_id: int,
-    person: Person,
-    identity: Identity | None,
-    checkin_id: int,
-    since: dt.datetime,
-) -> dict[str, Any] | None:
-    """The reference of a message for this check-in sent since `since` (naive UTC), or None.
-
-    Raises CannotLook where the platform cannot say, and DeliveryFailed when asking failed.
-    """
-    own = getattr(channel, "find_direct", None)
-    if own is not None:
-        return await own(org_id, person, identity, checkin_id, since)
-    platform = getattr(channel, "platform", None)
-    if platform == "local":
-        return await _find_local(db, org_id, person.id, checkin_id, since)
-    if platform == "slack" and identity is not None and hasattr(channel, "workspaces"):
-        return await _find_slack(channel, org_id, identity.external_id, checkin_id, since)
-    raise CannotLook(f"{platform} cannot read back what the bot sent")
-
-
-async def _find_local(
-    db: Database, org_id: int, person_id: int, checkin_id: int, since: dt.datetime
-) -> dict[str, Any] | None:
-    async with db.sessions() as session:
-        messages = await session.scalars(
-            select(LocalMessage)
-            .where(
-                LocalMessage.org_id == org_id,
-                LocalMessage.person_id == person_id,
-                LocalMessage.created_at >= since - MARGIN,
-            )
-            .order_by(LocalMessage.id)
-        )
-        for message in messages:
-            if view_carries(message.view or {}, checkin_id):
-                return {"platform": "local", "message": message.id}
-    return None
-
-
-_histories: weakref.WeakKeyDictionary[Any, SlackHistory] = weakref.WeakKeyDictionary()
-
-
-async def _find_slack(
-    channel: Any, org_id: int, user_id: str, checkin_id: int, since: dt.datetime
-) -> dict[str, Any] | None:
-    history = _histories.get(channel)
-    if history is None:
-        history = _histories[channel] = SlackHistory(channel)
-    return await history.find(org_id, user_id, checkin_id, since)
-
-
 @dataclass
 class _Read:
     """One pass over a DM's history, for every check-in asked about before it started."""
@@ -147,15 +55,15 @@ class _Read:
 
 
 class SlackHistory:
-    """The history reads of one Slack channel (one per process), kept within Slack's limits.
+    """The history reads of one Slack channel (`SlackChannel`, one per process), within Slack's limits.
 
     A look joins the read of its DM that has not started yet (or starts one), so claims in one
     conversation share it; a read that started before a look was asked is never trusted for it.
     Reads of one workspace take turns, and after a 429 the next waits for its Retry-After.
     """
 
-    def __init__(self, channel: Any, *, patience: float = HISTORY_PATIENCE) -> None:
-        self.channel = channel
+    def __init__(self, workspaces: Workspaces, *, patience: float = HISTORY_PATIENCE) -> None:
+        self.workspaces = workspaces
         self.patience = patience
         self._dms: dict[tuple[int, str], str] = {}
         self._reads: dict[tuple[int, str], _Read] = {}
@@ -165,10 +73,8 @@ class SlackHistory:
     async def find(
         self, org_id: int, user_id: str, checkin_id: int, since: dt.datetime
     ) -> dict[str, Any] | None:
-        from bot.slack.errors import delivery  # only when Slack is configured
-
-        oldest = (since - MARGIN).replace(tzinfo=dt.UTC).timestamp()
-        workspaces = self.channel.workspaces
+        oldest = (since - LOOKUP_MARGIN).replace(tzinfo=dt.UTC).timestamp()
+        workspaces = self.workspaces
         client = await workspaces.client_for_org(org_id)
         dm = self._dms.get((org_id, user_id))
         if dm is None:
@@ -216,9 +122,7 @@ class SlackHistory:
     ) -> dict[str, Any]:
         """One page, waiting out 429s until `deadline`; then DeliveryFailed without retry_after
         (a history limit says nothing about posting, so the workspace's sends are not held)."""
-        from bot.slack.errors import delivery
-
-        workspaces = self.channel.workspaces
+        workspaces = self.workspaces
         while True:
             wait = self._not_before.get(org_id, 0.0) - time.monotonic()
             if wait > 0:

@@ -1,8 +1,9 @@
 """The slow lane: `/pmo value` and `/pmo export` run in a thread of their own, off the event loop.
 
-Drawing the value chart takes matplotlib about a tenth of a second of CPU, and it is synchronous:
-on the web server's event loop it would hold up every other Slack request for that long, and a
-few value reports at once would push acknowledgements past Slack's limits. In the lane's thread
+One lane per process, shared by every channel (Slack, Teams, the console). Drawing the value chart
+(handlers/value/charts.py) takes matplotlib about a tenth of a second of CPU, and it is synchronous:
+on the web server's event loop it would hold up every other request for that long, and a few value
+reports at once would push acknowledgements past Slack's limits. In the lane's thread
 (its own event loop, its own database engine) it costs the web loop only the GIL's short turns.
 Commands that change something or send messages never come here: the lane has no messenger
 and no directory, so it can only run read-only reports, and says so if asked for more.
@@ -20,6 +21,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import inbox
+from handlers.checkins.interactions import direct_message
 from handlers.commands.parser import ParseError, PersonRef, parse
 from handlers.commands.run import run_command
 from handlers.ports import Caller, DeliveryFailed, Services
@@ -83,7 +85,7 @@ class SlowLane:
                     loop.call_soon(ready.set)
                     loop.run_forever()
 
-                self._thread = threading.Thread(target=run, name="pmo-slack-reports", daemon=True)
+                self._thread = threading.Thread(target=run, name="pmo-reports", daemon=True)
                 self._thread.start()
                 ready.wait(10)
                 self._loop = loop
@@ -101,7 +103,25 @@ class SlowLane:
             )
         return self._services
 
+    async def command(self, caller: Caller, text: str) -> View:
+        """A `/pmo` command: reports here in the lane, the rest on the caller's loop."""
+        if is_slow(text):
+            return await self.run_command(caller, text)
+        return await run_command(self.main, caller, text)
+
+    async def direct_message(self, caller: Caller, text: str) -> View:
+        """A message to the bot (handlers.checkins.interactions.direct_message), a report in the lane.
+
+        A report that fails changed nothing: the message is then read as the core reads any other
+        (perhaps the answer to an open prompt), on the caller's loop."""
+        if is_slow(text):
+            view = await self.run_command(caller, text)
+            if view.ok:
+                return view
+        return await direct_message(self.main, caller, text)
+
     async def run_command(self, caller: Caller, text: str) -> View:
+        """Run a read-only command in the lane's thread."""
         loop = self._ensure_started()
 
         async def in_lane() -> View:
