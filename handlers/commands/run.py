@@ -10,13 +10,13 @@ import datetime as dt
 import io
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers import outcomes, painpoints, projects
-from handlers.checkins.lifecycle import open_checkin
+from handlers import followups, outcomes, painpoint_loop, painpoints, projects
+from handlers.checkins.lifecycle import open_checkin, open_taste_checkin
 from handlers.checkins.views import painpoint_question, taste_question
 from handlers.commands.parser import SPECS, Command, ParseError, PersonRef, Spec, parse
 from handlers.csv.api import export_csv
@@ -187,6 +187,21 @@ async def _send_now(ctx: Context, command: Command, kind: str) -> Reply:
 
 
 async def _checkin(ctx: Context, command: Command) -> Reply:
+    """`checkin PROJECT [again]`: while the sponsor's last check-in of it is open, only with `again`."""
+    name, again = command.positional, False
+    if name.lower().endswith(" again") and await find_project(ctx.session, ctx.caller.org_id, name) is None:
+        name, again = name[: -len(" again")].rstrip(), True
+        command = replace(command, positional=name)
+    if not again:
+        project = await _project_named(ctx, name)
+        pending = await open_taste_checkin(ctx.session, project)
+        if pending is not None:
+            return Reply(
+                error(
+                    f"{project.name}'s check-in of {pending.sent_at:%Y-%m-%d %H:%M} UTC is still open; "
+                    f"nothing was sent. Type 'checkin {project.name} again' to send another.",
+                )
+            )
     return await _send_now(ctx, command, KIND_TASTE)
 
 
@@ -202,8 +217,14 @@ async def _painpoints(ctx: Context, command: Command) -> Reply:
     )
 
 
-async def _painpoint_measure(ctx: Context, command: Command) -> Reply:
+async def _painpoint(ctx: Context, command: Command) -> Reply:
+    """`painpoint ID …`: an owner, a note, or the measure (the parser lets only one through)."""
     o = command.options
+    if "owner" in o:
+        owner = await _person(ctx, o["owner"])
+        return await painpoint_loop.assign(ctx.session, ctx.person, command.positional, owner, o.get("due"))
+    if "note" in o:
+        return await painpoint_loop.add_note(ctx.session, ctx.person, command.positional, o["note"])
     return Reply(
         await painpoints.attach_measure(
             ctx.session, ctx.caller.org_id, command.positional, o["metric"], o["baseline"], o.get("better")
@@ -212,11 +233,27 @@ async def _painpoint_measure(ctx: Context, command: Command) -> Reply:
 
 
 async def _painpoint_resolve(ctx: Context, command: Command) -> Reply:
-    return Reply(
-        await painpoints.resolve(
-            ctx.session, ctx.caller.org_id, command.positional, command.options.get("after")
-        )
+    """Resolve, then tell the reporter "You said, we did" when it was not resolved before."""
+    point = await painpoints.get_point(ctx.session, ctx.caller.org_id, command.positional)
+    was_resolved = point is not None and point.status == "resolved"
+    fix = command.options.get("fix")
+    view = await painpoints.resolve(
+        ctx.session, ctx.caller.org_id, command.positional, command.options.get("after"), fix
     )
+    if not view.ok or point is None:
+        return Reply(view)
+    outbox, lines = await painpoint_loop.after_resolve(
+        ctx.session, ctx.person, point, fix, not was_resolved, ctx.services.policy
+    )
+    return Reply(replace(view, lines=(*view.lines, *lines)), outbox)
+
+
+async def _painpoints_mine(ctx: Context, command: Command) -> Reply:
+    return Reply(await painpoint_loop.mine(ctx.session, ctx.person))
+
+
+async def _followup(ctx: Context, command: Command) -> Reply:
+    return await followups.record_did(ctx.session, ctx.person, command.positional, command.options["did"])
 
 
 async def _outcome_add(ctx: Context, command: Command) -> Reply:
@@ -348,8 +385,10 @@ HANDLERS: dict[str, Callable[[Context, Command], Awaitable[Reply]]] = {
     "checkin": _checkin,
     "ask": _ask,
     "painpoints": _painpoints,
-    "painpoint": _painpoint_measure,
+    "painpoints mine": _painpoints_mine,
+    "painpoint": _painpoint,
     "painpoint resolve": _painpoint_resolve,
+    "followup": _followup,
     "outcome add": _outcome_add,
     "outcome update": _outcome_update,
     "outcomes": _outcomes,
