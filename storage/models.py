@@ -137,6 +137,33 @@ class Checkin(Base):
         Index("ix_checkins_project_answered", "project_id", "kind", "answered_at", "rating"),
         Index("ix_checkins_project_sent", "project_id", "kind", "sent_at", "answered_at"),
         Index("ix_checkins_open", "org_id", "status", "kind"),
+        # the value report's loop (0006_loop): sour answers with their follow-up, and each one's next answer
+        Index(
+            "ix_checkins_org_loop",
+            "org_id",
+            "kind",
+            "answered_at",
+            "rating",
+            "project_id",
+            "sponsor_id",
+            "sent_at",
+            "followed_up_by",
+            "followed_up_at",
+        ),
+        Index(
+            "ix_checkins_project_loop",
+            "project_id",
+            "kind",
+            "answered_at",
+            "rating",
+            "sponsor_id",
+            "sent_at",
+            "followed_up_by",
+            "followed_up_at",
+        ),
+        Index(
+            "ix_checkins_project_next", "project_id", "kind", "sent_at", "sponsor_id", "answered_at", "rating"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

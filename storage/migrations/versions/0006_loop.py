@@ -32,6 +32,23 @@ def upgrade() -> None:
     with op.batch_alter_table("checkins", schema=None) as batch_op:
         batch_op.add_column(sa.Column("follow_up_did", sa.Text(), nullable=True))
         batch_op.add_column(sa.Column("follow_up_did_at", sa.DateTime(), nullable=True))
+        batch_op.create_index(
+            "ix_checkins_org_loop",
+            ["org_id", "kind", "answered_at", "rating", "project_id", "sponsor_id", "sent_at",
+             "followed_up_by", "followed_up_at"],
+            unique=False,
+        )
+        batch_op.create_index(
+            "ix_checkins_project_loop",
+            ["project_id", "kind", "answered_at", "rating", "sponsor_id", "sent_at",
+             "followed_up_by", "followed_up_at"],
+            unique=False,
+        )
+        batch_op.create_index(
+            "ix_checkins_project_next",
+            ["project_id", "kind", "sent_at", "sponsor_id", "answered_at", "rating"],
+            unique=False,
+        )
     op.create_table(
         "painpoint_events",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -69,6 +86,9 @@ def downgrade() -> None:
         batch_op.drop_index("ix_painpoint_events_painpoint")
     op.drop_table("painpoint_events")
     with op.batch_alter_table("checkins", schema=None) as batch_op:
+        batch_op.drop_index("ix_checkins_project_next")
+        batch_op.drop_index("ix_checkins_project_loop")
+        batch_op.drop_index("ix_checkins_org_loop")
         batch_op.drop_column("follow_up_did_at")
         batch_op.drop_column("follow_up_did")
     with op.batch_alter_table("painpoints", schema=None) as batch_op:
