@@ -232,7 +232,7 @@ class PainPoint(Base):
     reported_at: Mapped[dt.datetime] = mapped_column(DateTime)
     text: Mapped[str] = mapped_column(Text)
     impact: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(10), default="open")
+    status: Mapped[str] = mapped_column(String(12), default="open")
     resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     metric: Mapped[str | None] = mapped_column(String(200))
     baseline: Mapped[float | None] = mapped_column(Float)

@@ -18,6 +18,9 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     with op.batch_alter_table("painpoints", schema=None) as batch_op:
+        batch_op.alter_column(  # "in_progress" is eleven characters
+            "status", existing_type=sa.String(length=10), type_=sa.String(length=12), existing_nullable=False
+        )
         batch_op.add_column(sa.Column("owner_id", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("due", sa.Date(), nullable=True))
         batch_op.add_column(sa.Column("due_reminded_at", sa.DateTime(), nullable=True))
@@ -101,3 +104,6 @@ def downgrade() -> None:
         batch_op.drop_column("due_reminded_at")
         batch_op.drop_column("due")
         batch_op.drop_column("owner_id")
+        batch_op.alter_column(
+            "status", existing_type=sa.String(length=12), type_=sa.String(length=10), existing_nullable=False
+        )
