@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import alerts
@@ -251,23 +251,39 @@ async def mine(session: AsyncSession, person: Person) -> View:
     return View(title="Your pain points", lines=tuple(lines))
 
 
-async def due_reminders(session: AsyncSession, today: dt.date) -> list[Outgoing]:
-    """Owners of pain points past their due date, each reminded once (the reminder is recorded)."""
-    points = await session.scalars(
-        select(PainPoint).where(
-            PainPoint.status.in_(("open", "in_progress")),
-            PainPoint.owner_id.is_not(None),
-            PainPoint.due < today,
-            PainPoint.due_reminded_at.is_(None),
+async def due_reminders(session: AsyncSession, today: dt.date, limit: int = 500) -> dict[int, list[Outgoing]]:
+    """Owners of pain points past their due date, each reminded once, per organisation.
+
+    The reminded-at column is the claim: set by a conditional UPDATE in the caller's transaction,
+    so of two clocks that both see a pain point (a leader losing its lock mid-tick) one reminds.
+    The caller commits before sending; a send that then fails is not tried again."""
+    points = (
+        await session.scalars(
+            select(PainPoint)
+            .where(
+                PainPoint.status.in_(("open", "in_progress")),
+                PainPoint.owner_id.is_not(None),
+                PainPoint.due < today,
+                PainPoint.due_reminded_at.is_(None),
+            )
+            .order_by(PainPoint.id)
+            .limit(limit)
         )
-    )
-    outbox = []
+    ).all()
+    outbox: dict[int, list[Outgoing]] = {}
     for point in points:
-        point.due_reminded_at = utcnow()
+        claimed = await session.execute(
+            update(PainPoint)
+            .where(PainPoint.id == point.id, PainPoint.due_reminded_at.is_(None))
+            .values(due_reminded_at=utcnow())
+        )
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            continue
         record(session, point, None, "due_reminded")
         project = await session.get(Project, point.project_id)
         assert project is not None and point.owner_id is not None
-        outbox.append(Outgoing(view=views.due_reminder(point, project), person_id=point.owner_id))
+        reminder = Outgoing(view=views.due_reminder(point, project), person_id=point.owner_id)
+        outbox.setdefault(point.org_id, []).append(reminder)
     return outbox
 
 
