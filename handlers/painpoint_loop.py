@@ -230,7 +230,12 @@ async def fix_form(session: AsyncSession, person: Person, payload: dict[str, Any
 
 
 async def mine(session: AsyncSession, person: Person) -> View:
-    """The open and in-progress pain points this person owns, oldest due date first."""
+    """`painpoints mine`: what this person owns, or that they own nothing."""
+    return await owned(session, person) or info("You own no open pain points.")
+
+
+async def owned(session: AsyncSession, person: Person) -> View | None:
+    """The open and in-progress pain points this person owns, oldest due date first; None if none."""
     rows = (
         await session.execute(
             select(PainPoint, Project.name)
@@ -241,7 +246,7 @@ async def mine(session: AsyncSession, person: Person) -> View:
         )
     ).all()
     if not rows:
-        return info("You own no open pain points.")
+        return None
     lines = []
     for point, project_name in rows:
         due = f" · due {point.due.isoformat()}" if point.due else ""

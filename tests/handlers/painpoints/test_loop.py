@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 
+from handlers.home import home
 from handlers.value.report import compute_value
 from storage.db import Database, utcnow
 from storage.models import KIND_TASTE, Checkin, PainPoint, PainPointEvent
@@ -151,3 +152,18 @@ async def test_loop_figures_against_hand_computed_expectations(world: World) -> 
         "recovered": 1,
         "recovery_pct": 50.0,
     }
+
+
+async def test_the_home_page_lists_what_a_member_of_staff_owns(world: World) -> None:
+    point = await world.add_painpoint(impact=4)
+    assert (await world.run(world.admin, f"painpoint {point.id} owner:<@USTAFF> due:2026-04-01")).ok
+    titles = [section.title for section in await home(world.services, world.caller(world.staff))]
+    assert titles.index("Your pain points") == titles.index("Open pain points") - 1
+    [mine] = [
+        s for s in await home(world.services, world.caller(world.staff)) if s.title == "Your pain points"
+    ]
+    assert mine.lines == (await world.run(world.staff, "painpoints mine")).lines
+    assert mine.lines[0].startswith(f"#{point.id} [in_progress] Apollo · impact 4 · due 2026-04-01")
+    for person in (world.admin, world.sponsor):  # owns nothing: no such section
+        sections = await home(world.services, world.caller(person))
+        assert "Your pain points" not in [section.title for section in sections]
