@@ -74,8 +74,10 @@ def taste_alert(
     was: int | None = None,
     taker: Person | None = None,
     taken_at: dt.datetime | None = None,
+    did: str | None = None,
 ) -> View:
-    """The alert of a sour taste, as it stands: the current answer and comment, and who took it.
+    """The alert of a sour taste, as it stands: the current answer and comment, who took it, and
+    what they did (`followup ID did:`).
 
     `was` is the sour rating the alert was posted for, given once the answer is no longer sour.
     """
@@ -98,6 +100,8 @@ def taste_alert(
     if taker is not None:
         when = f" (taken {taken_at:%Y-%m-%d %H:%M} UTC)" if taken_at is not None else ""
         lines, choices = (f"👤 {taker.name} is following up this sour taste{when}.",), ()
+    if did:
+        lines += (f"✅ What was done: {did}",)
     return View(title=title, text=text, facts=tuple(facts), choices=choices, lines=lines)
 
 

@@ -187,12 +187,14 @@ async def _taste_alert(
         was=was,
         taker=taker,
         taken_at=checkin.followed_up_at,
+        did=checkin.follow_up_did,
     )
     return alerts.updates(refs, view)
 
 
 async def taken_alert(session: AsyncSession, checkin: Checkin, policy: Policy) -> list[Outgoing]:
-    """The check-in's alert rewritten in place to show who took it; nothing when none was posted."""
+    """The check-in's alert rewritten in place to show who took it (and what they did); nothing
+    when none was posted."""
     if checkin.rating is None or alerts.alert_refs(checkin.message_refs) is None:
         return []
     project = await session.get(Project, checkin.project_id)

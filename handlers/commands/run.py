@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import followups, outcomes, painpoint_loop, painpoints, projects
-from handlers.checkins.lifecycle import open_checkin, open_taste_checkin
+from handlers.checkins.lifecycle import open_checkin, open_taste_checkin, taken_alert
 from handlers.checkins.views import painpoint_question, taste_question
 from handlers.commands.parser import SPECS, Command, ParseError, PersonRef, Spec, parse
 from handlers.csv.api import export_csv
@@ -26,7 +26,7 @@ from handlers.ports import Caller, NotReachable, Outgoing, Reply, Services
 from handlers.value.report import compute_value, recent_comments
 from handlers.value.view import value_view
 from handlers.views import Attachment, View, error, info, number
-from storage.models import KIND_PAINPOINT, KIND_TASTE, Organisation, Person, Project
+from storage.models import KIND_PAINPOINT, KIND_TASTE, Checkin, Organisation, Person, Project
 from storage.queries import find_project, sponsored_projects
 
 log = logging.getLogger(__name__)
@@ -253,7 +253,11 @@ async def _painpoints_mine(ctx: Context, command: Command) -> Reply:
 
 
 async def _followup(ctx: Context, command: Command) -> Reply:
-    return await followups.record_did(ctx.session, ctx.person, command.positional, command.options["did"])
+    reply = await followups.record_did(ctx.session, ctx.person, command.positional, command.options["did"])
+    checkin = await ctx.session.get(Checkin, command.positional) if reply.view.ok else None
+    if checkin is None:
+        return reply
+    return Reply(reply.view, await taken_alert(ctx.session, checkin, ctx.services.policy))
 
 
 async def _outcome_add(ctx: Context, command: Command) -> Reply:

@@ -101,6 +101,21 @@ async def test_followup_did_records_what_was_done(world: World) -> None:
     assert (kept.follow_up_did, kept.followed_up_by) == ("Weekly demo", world.staff.id)
 
 
+async def test_followup_did_shows_on_the_alert_in_place(world: World) -> None:
+    assert (await world.run(world.staff, "alerts here", channel="#pmo-alerts")).ok
+    await world.run(world.staff, "checkin Apollo")
+    [checkin] = await world.rows(Checkin)
+    assert (await world.act(world.sponsor, "taste_1", {"checkin": checkin.id, "rating": 1})).ok
+    assert (await world.run(world.staff, f'followup {checkin.id} did:"Weekly demo"')).ok
+    [alert] = [message_view(m) for m in await world.channel_posts("#pmo-alerts")]  # one message, updated
+    taken = (await world.get(Checkin, checkin.id)).followed_up_at
+    assert alert.lines == (
+        f"👤 Stan Staff is following up this sour taste (taken {taken:%Y-%m-%d %H:%M} UTC).",
+        "✅ What was done: Weekly demo",
+    )
+    assert alert.choices == ()
+
+
 async def _taste(world: World, sent: dt.datetime, rating: int | None, **columns: object) -> Checkin:
     async with world.db.transaction() as session:
         checkin = Checkin(
