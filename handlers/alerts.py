@@ -1,7 +1,8 @@
 """Alerts: a sour taste or a painful pain point reaches the PMO where it is listening.
 
 Where: the channel chosen with `alerts here` for each platform, else PMO_ALERT_CHANNEL for
-the platforms `alerts here` has not set, else every admin by direct message.
+the platforms `alerts here` has not set, else every member of PMO staff (admins included) by
+direct message.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from handlers.views import Fact, View
 from storage.models import Organisation, PainPoint, Person, Project
 
 SOUR = 2  # ratings at or below this are announced
-REFS_KEY = "alerts"  # where a check-in's message_refs keep the messages of its alert
+REFS_KEY = "alerts"  # where a check-in's (or pain point's) message_refs keep the messages of its alert
 
 
 def ref_key(ref: dict[str, Any]) -> str:
@@ -50,10 +51,12 @@ async def route(session: AsyncSession, org: Organisation, policy: Policy, view: 
         outbox.append(Outgoing(view=view, channel=policy.alert_channel, platform=None))
     if outbox:
         return outbox
-    admins = await session.scalars(
-        select(Person.id).where(Person.org_id == org.id, Person.role == "admin").order_by(Person.id)
+    staff = await session.scalars(
+        select(Person.id)
+        .where(Person.org_id == org.id, Person.role.in_(("staff", "admin")))
+        .order_by(Person.id)
     )
-    return [Outgoing(view=view, person_id=person_id) for person_id in admins]
+    return [Outgoing(view=view, person_id=person_id) for person_id in staff]
 
 
 def taste_alert(
@@ -66,8 +69,10 @@ def taste_alert(
     was: int | None = None,
     taker: Person | None = None,
     taken_at: dt.datetime | None = None,
+    did: str | None = None,
 ) -> View:
-    """The alert of a sour taste, as it stands: the current answer and comment, and who took it.
+    """The alert of a sour taste, as it stands: the current answer and comment, who took it, and
+    what they did (`followup ID did:`).
 
     `was` is the sour rating the alert was posted for, given once the answer is no longer sour.
     """
@@ -90,6 +95,8 @@ def taste_alert(
     if taker is not None:
         when = f" (taken {taken_at:%Y-%m-%d %H:%M} UTC)" if taken_at is not None else ""
         lines, choices = (f"👤 {taker.name} is following up this sour taste{when}.",), ()
+    if did:
+        lines += (f"✅ What was done: {did}",)
     return View(title=title, text=text, facts=tuple(facts), choices=choices, lines=lines)
 
 
@@ -116,6 +123,33 @@ def updates(refs: dict[str, Any], view: View) -> list[Outgoing]:
     return [Outgoing(view=view, update_ref=ref) for ref in refs.values() if isinstance(ref, dict)]
 
 
+def painful_alert(
+    point: PainPoint,
+    project: Project,
+    reporter: Person,
+    *,
+    taker: Person | None = None,
+    taken_at: dt.datetime | None = None,
+) -> View:
+    """The alert of a painful pain point, as it stands: the button, or who took it and when."""
+    lines: tuple[str, ...] = ()
+    choices = (follow_up_choice(painpoint_id=point.id),)
+    if taker is not None:
+        when = f" (taken {taken_at:%Y-%m-%d %H:%M} UTC)" if taken_at is not None else ""
+        lines, choices = (f"👤 {taker.name} is following up this pain point{when}.",), ()
+    return View(
+        title=f"🌙 Pain point #{point.id} on *{project.name}* (impact {point.impact})",
+        text=point.text,
+        facts=(
+            Fact("Project", project.name),
+            Fact("Reported by", reporter.name),
+            Fact("Impact", f"{point.impact}/5"),
+        ),
+        choices=choices,
+        lines=lines,
+    )
+
+
 async def painful(
     session: AsyncSession,
     org: Organisation,
@@ -124,14 +158,6 @@ async def painful(
     project: Project,
     reporter: Person,
 ) -> list[Outgoing]:
-    view = View(
-        title=f"🌙 Pain point #{point.id} on *{project.name}* (impact {point.impact})",
-        text=point.text,
-        facts=(
-            Fact("Project", project.name),
-            Fact("Reported by", reporter.name),
-            Fact("Impact", f"{point.impact}/5"),
-        ),
-        choices=(follow_up_choice(painpoint_id=point.id),),
-    )
-    return await route(session, org, policy, view)
+    """Post the pain point's alert; its messages are recorded on the pain point for later updates."""
+    outbox = await route(session, org, policy, painful_alert(point, project, reporter))
+    return [replace(item, painpoint_id=point.id, alert=True) for item in outbox]

@@ -16,7 +16,7 @@ from handlers.people import is_staff
 from handlers.ports import Reply
 from handlers.views import Choice, View, error
 from storage.db import utcnow
-from storage.models import Checkin, PainPoint, Person
+from storage.models import KIND_TASTE, Checkin, PainPoint, Person
 
 ACTION = "follow_up"
 LABEL = "I'll follow up"
@@ -61,3 +61,18 @@ async def take(session: AsyncSession, person: Person, payload: Any) -> Reply:
     target.followed_up_at = now
     # public: the alert's channel should see who took it (a second taker is told privately)
     return Reply(View(text=f"👤 {person.name} is following up {what} (taken {_when(now)}).", public=True))
+
+
+async def record_did(session: AsyncSession, person: Person, checkin_id: int, did: str) -> Reply:
+    """`followup ID did:"…"`: what the PMO changed after a sour taste; it takes the check-in if
+    nobody had (saying what was done is following it up)."""
+    checkin = await session.get(Checkin, checkin_id)
+    if checkin is None or checkin.org_id != person.org_id or checkin.kind != KIND_TASTE:
+        return Reply(error(f"There is no taste check-in #{checkin_id}; the alert's button names it."))
+    now = utcnow()
+    if checkin.followed_up_by is None:
+        checkin.followed_up_by = person.id
+        checkin.followed_up_at = now
+    checkin.follow_up_did = did
+    checkin.follow_up_did_at = now
+    return Reply(View(text=f"Recorded what was done after check-in #{checkin.id}: {did}"))

@@ -1,6 +1,7 @@
 """A person's home page (Slack's App Home tab): what matters to them, by role, as neutral views.
 
-Staff see the organisation's value summary, the open pain points and the recent sour tastes;
+Staff see the organisation's value summary, the pain points they own (as `painpoints mine`),
+the open pain points and the recent sour tastes;
 a sponsor sees their projects, their last answers and a pause/resume button; anyone else the
 organisation's summary and the commands they may run. Nothing is changed here: the buttons
 are `/pmo` commands (`COMMAND` choices) that go through `run_command` with its role checks.
@@ -13,6 +14,7 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers import painpoint_loop
 from handlers.checkins.lifecycle import SOUR
 from handlers.checkins.views import taste_label
 from handlers.commands.run import run_command
@@ -55,8 +57,10 @@ async def home(services: Services, caller: Caller, notice: View | None = None) -
         own = [p for p in await sponsored_projects(session, person.id) if not p.archived]
         sections: list[View] = [notice] if notice is not None else []
         if staff:
+            mine = await painpoint_loop.owned(session, person)
             sections += [
                 await _summary(session, services, caller.org_id),
+                *([mine] if mine is not None else []),
                 await _open_painpoints(session, caller.org_id),
                 await _sour_tastes(session, caller.org_id, _today(services)),
             ]

@@ -167,6 +167,7 @@ def outgoing_to_dict(item: Outgoing, view: int) -> dict[str, Any]:
         "checkin_id": item.checkin_id,
         "update_ref": item.update_ref,
         "alert": item.alert,
+        "painpoint_id": item.painpoint_id,
     }
 
 
@@ -179,6 +180,7 @@ def outgoing_from_dict(data: dict[str, Any], views: list[View]) -> Outgoing:
         checkin_id=data.get("checkin_id"),
         update_ref=data.get("update_ref"),
         alert=bool(data.get("alert")),
+        painpoint_id=data.get("painpoint_id"),
     )
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import inbox
-from handlers.checkins.lifecycle import mark_failed, record_refs
+from handlers.checkins.lifecycle import mark_failed, record_painpoint_ref, record_refs
 from handlers.people import UNKNOWN_CALLER, caller_person
 from handlers.ports import Caller, DeliveryFailed, Outgoing, Reply, Services
 from handlers.views import View, error
@@ -92,6 +92,9 @@ async def deliver(services: Services, org_id: int, outbox: list[Outgoing]) -> li
         if item.checkin_id is not None and ref:
             async with services.db.transaction() as session:
                 await record_refs(session, item.checkin_id, ref, alert=item.alert)
+        elif item.painpoint_id is not None and ref:
+            async with services.db.transaction() as session:
+                await record_painpoint_ref(session, item.painpoint_id, ref, alert=item.alert)
     return problems
 
 

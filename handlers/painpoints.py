@@ -127,11 +127,13 @@ async def attach_measure(
     )
 
 
-async def resolve(session: AsyncSession, org_id: int, point_id: int, after: float | None) -> View:
+async def resolve(
+    session: AsyncSession, org_id: int, point_id: int, after: float | None, fix: str | None = None
+) -> View:
     point = await get_point(session, org_id, point_id)
     if point is None:
         return error(f"There is no pain point #{point_id}. Type 'painpoints all' to see them.")
-    if point.status == "resolved" and after is None:
+    if point.status == "resolved" and after is None and fix is None:
         return error(f"Pain point #{point.id} is already resolved.")
     if after is not None and point.baseline is None:
         return error(
@@ -144,6 +146,8 @@ async def resolve(session: AsyncSession, org_id: int, point_id: int, after: floa
     if after is not None:
         point.after = after
     text = f"Pain point #{point.id} is resolved."
+    if fix is not None:
+        text += f" Fix: {fix}."
     if point.after is not None and point.baseline not in (None, 0):
         assert point.baseline is not None
         change = (point.baseline - point.after) if point.better == "lower" else (point.after - point.baseline)

@@ -52,6 +52,9 @@ class Outgoing:
     checkin_id: int | None = None
     update_ref: dict[str, Any] | None = None
     alert: bool = False  # the check-in's alert, not the check-in itself: its ref is kept apart
+    painpoint_id: int | None = (
+        None  # a pain point's message (its alert, or "You said, we did"): ref kept there
+    )
 
 
 @dataclass

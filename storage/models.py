@@ -137,6 +137,33 @@ class Checkin(Base):
         Index("ix_checkins_project_answered", "project_id", "kind", "answered_at", "rating"),
         Index("ix_checkins_project_sent", "project_id", "kind", "sent_at", "answered_at"),
         Index("ix_checkins_open", "org_id", "status", "kind"),
+        # the value report's loop (0006_loop): sour answers with their follow-up, and each one's next answer
+        Index(
+            "ix_checkins_org_loop",
+            "org_id",
+            "kind",
+            "answered_at",
+            "rating",
+            "project_id",
+            "sponsor_id",
+            "sent_at",
+            "followed_up_by",
+            "followed_up_at",
+        ),
+        Index(
+            "ix_checkins_project_loop",
+            "project_id",
+            "kind",
+            "answered_at",
+            "rating",
+            "sponsor_id",
+            "sent_at",
+            "followed_up_by",
+            "followed_up_at",
+        ),
+        Index(
+            "ix_checkins_project_next", "project_id", "kind", "sent_at", "sponsor_id", "answered_at", "rating"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -156,6 +183,9 @@ class Checkin(Base):
     # who took the sour-taste alert ("I'll follow up"), as painpoints records it for pain points
     followed_up_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     followed_up_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # what the PMO changed after the sour taste (`followup ID did:"…"`), and when it said so
+    follow_up_did: Mapped[str | None] = mapped_column(Text)
+    follow_up_did_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
     project: Mapped[Project] = relationship()
     sponsor: Mapped[Person] = relationship(foreign_keys=[sponsor_id])
@@ -175,14 +205,23 @@ class Answer(Base):
     answered_at: Mapped[dt.datetime] = mapped_column(DateTime)
 
 
+PAINPOINT_STATUSES = ("open", "in_progress", "resolved")
+
+
 class PainPoint(Base):
-    """What keeps a sponsor up at night, tracked until fixed with a before/after measure."""
+    """What keeps a sponsor up at night, tracked until fixed with a before/after measure.
+
+    Status `open` → `in_progress` (it has an owner) → `resolved`; the reporter's answer to "Is it
+    fixed?" is `confirmed` (None: not answered; False puts it back to open). Every change is a
+    `PainPointEvent`. `message_refs` keeps its alert (under "alerts") and its "You said, we did".
+    """
 
     __tablename__ = "painpoints"
     __table_args__ = (
         Index("ix_painpoints_org_reported", "org_id", "reported_at"),
         Index("ix_painpoints_org_resolved", "org_id", "resolved_at"),
         Index("ix_painpoints_project", "project_id", "status"),
+        Index("ix_painpoints_owner", "owner_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -193,7 +232,7 @@ class PainPoint(Base):
     reported_at: Mapped[dt.datetime] = mapped_column(DateTime)
     text: Mapped[str] = mapped_column(Text)
     impact: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(10), default="open")
+    status: Mapped[str] = mapped_column(String(12), default="open")
     resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     metric: Mapped[str | None] = mapped_column(String(200))
     baseline: Mapped[float | None] = mapped_column(Float)
@@ -201,9 +240,41 @@ class PainPoint(Base):
     better: Mapped[str] = mapped_column(String(6), default="lower")
     followed_up_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     followed_up_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    due: Mapped[dt.date | None] = mapped_column(Date)
+    due_reminded_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    fix: Mapped[str | None] = mapped_column(Text)
+    confirmed: Mapped[bool | None] = mapped_column(Boolean)
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    message_refs: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=dict)
 
     project: Mapped[Project] = relationship()
     reporter: Mapped[Person] = relationship(foreign_keys=[reported_by])
+
+
+EVENT_KINDS = ("owner", "note", "measure", "resolved", "fixed", "not_yet", "reopened", "due_reminded")
+
+
+class PainPointEvent(Base):
+    """One change of a pain point (who, what, when): its history, notes included.
+
+    `reopened` rows are the value report's reopenings (a ❌ Not yet that put a resolved pain point
+    back to open); `note` rows are the steps taken that a story shows.
+    """
+
+    __tablename__ = "painpoint_events"
+    __table_args__ = (
+        Index("ix_painpoint_events_painpoint", "painpoint_id", "id"),
+        Index("ix_painpoint_events_org_kind_at", "org_id", "kind", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"))
+    painpoint_id: Mapped[int] = mapped_column(ForeignKey("painpoints.id", ondelete="CASCADE"))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[dt.datetime] = mapped_column(DateTime)
 
 
 class Outcome(Base):

@@ -13,7 +13,8 @@ Each tick, in the leading process only:
    a longer downtime are recorded as `missed` rather than silently forgotten;
 2. recover: take over claims whose lease ran out without a recorded send (a crashed clock);
 3. remind: queue the one reminder of taste check-ins unanswered after two days;
-4. close: close check-ins unanswered after seven days and show them closed.
+4. close: close check-ins unanswered after seven days and show them closed;
+5. overdue: remind the owner of a pain point past its due date, once (handlers/painpoint_loop.py).
 
 Delivery workers (bot/clock/delivery.py) drain the queues, a few per queue, paced per workspace.
 
@@ -58,6 +59,8 @@ from handlers.clock.ledger import (
     settled_slots,
     stale_checkins,
 )
+from handlers.outbox import deliver
+from handlers.painpoint_loop import due_reminders
 from handlers.ports import Services
 from storage.db import Database
 
@@ -423,6 +426,7 @@ class Clock:
                 recovered = await self.recover(now)
                 reminded = await self.remind(now)
                 closed = await self.close(now)
+                overdue = await self.overdue(now)
             except ClockRefused:
                 raise
             except Exception:
@@ -431,13 +435,15 @@ class Clock:
             async with self._ticked:
                 self.ticks += 1
                 self._ticked.notify_all()
-            if planned or recovered or reminded or closed:
+            if planned or recovered or reminded or closed or overdue:
                 log.info(
-                    "due now: %d occurrences, %d claims taken over, %d reminders, %d check-ins closed",
+                    "due now: %d occurrences, %d claims taken over, %d reminders, %d check-ins closed, "
+                    "%d overdue pain points",
                     planned,
                     recovered,
                     reminded,
                     closed,
+                    overdue,
                 )
 
     async def _lead(self) -> bool:
@@ -580,6 +586,15 @@ class Clock:
         for org_id, checkin_id, _ in stale:
             self.dispatcher.submit(Job("update", org_id, key=("update", checkin_id), checkin_id=checkin_id))
         return len(stale)
+
+    async def overdue(self, now: dt.datetime) -> int:
+        """Remind owners of pain points past their due date: claimed and committed, then sent."""
+        async with self.db.transaction() as session:
+            outbox = await due_reminders(session, now.date())
+        for org_id, reminders in outbox.items():
+            for problem in await deliver(self.services, org_id, reminders):
+                log.warning("an overdue pain point's reminder was not delivered: %s", problem)
+        return sum(len(reminders) for reminders in outbox.values())
 
     async def wait_ticks(self, count: int, within: float = 30.0) -> None:
         """Wait until `count` ticks have completed while leading."""

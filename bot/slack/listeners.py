@@ -53,7 +53,8 @@ PLATFORM = "slack"
 SUBMIT_BUDGET = 2.0  # seconds a modal submission may take before Slack's 3 s are at risk
 COMMAND_CHARS = 500
 USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
-FORMS = re.compile(r"^(taste_comment|painpoint)$")
+FORMS = re.compile(r"^(taste_comment|painpoint|fix_comment)$")
+FIX_ANSWER = re.compile(r"^fix_(yes|no)$")  # "You said, we did": ✅ Fixed / ❌ Not yet
 
 
 def share_choice(text: str) -> Choice:
@@ -97,6 +98,7 @@ class SlackListeners:
         for kind, handler in (
             ("command", self.do_command),
             ("taste", self.do_taste),
+            ("fix", self.do_fix),
             ("follow_up", self.do_follow_up),
             ("command_button", self.do_command_button),
             ("share", self.do_share),
@@ -110,6 +112,7 @@ class SlackListeners:
         app.middleware(self.once)
         app.command(self.command)(self.on_command)
         app.action(TASTE_ACTION)(self.on_taste)
+        app.action(FIX_ANSWER)(self.on_fix)
         app.action(re.compile(rf"^(painpoint_open|{OPEN_FORM}[a-z_]+)$"))(self.on_open_form)
         app.action(re.compile(rf"^{FOLLOW_UP}(#\d+)?$"))(self.on_follow_up)
         app.action(re.compile(rf"^{home.COMMAND}(#\d+)?$"))(self.on_command_button)
@@ -268,6 +271,24 @@ class SlackListeners:
                 raise BadValue("That button is not one I know; nothing was changed.")
             caller = await self.caller(body["team_id"], body["user_id"])
             view = job.done or await act(self.services, caller, action_id, payload)
+            if not view.ok and tell is not None:
+                await tell(view)
+
+    async def on_fix(
+        self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
+    ) -> Any:
+        return await self.accept(ack, "fix", self._click(body, action, context))
+
+    async def do_fix(self, job: Job) -> None:
+        """The sponsor's answer to "Is it fixed?"; the message is updated in place by the use case."""
+        body = job.body
+        tell = self.ephemeral(body)
+        async with self.guard(tell):
+            payload = blocks.decode_value(body["value"])
+            if payload.get("fixed") is not (str(body["action_id"]) == "fix_yes"):
+                raise BadValue("That button is not one I know; nothing was changed.")
+            caller = await self.caller(body["team_id"], body["user_id"])
+            view = job.done or await act(self.services, caller, str(body["action_id"]), payload)
             if not view.ok and tell is not None:
                 await tell(view)
 

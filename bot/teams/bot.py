@@ -318,7 +318,7 @@ class TeamsBot(ActivityHandler):
     async def _submitted(self, context: TurnContext, caller: Caller, value: dict[str, Any]) -> None:
         """An Action.Submit: the button's data and the card's inputs, as the core expects them."""
         action = str(value.pop("action"))
-        payload = {key: value.pop(key) for key in ("checkin", "rating") if key in value}
+        payload = {key: value.pop(key) for key in ("checkin", "rating", "painpoint", "fixed") if key in value}
         inputs = {key: item for key, item in value.items() if key != "msteams"}
         view = await act(self.services, caller, action, payload, inputs)
         name = action_name(action)

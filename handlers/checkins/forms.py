@@ -12,8 +12,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers import painpoint_loop
 from handlers.checkins import lifecycle
 from handlers.outbox import perform_as
+from handlers.painpoint_views import FIX_COMMENT
 from handlers.ports import Caller, Reply, Services
 from handlers.views import View, error
 from storage.models import KIND_PAINPOINT, KIND_TASTE, Person, Project
@@ -24,10 +26,12 @@ FORMS = {"taste_comment": KIND_TASTE, "painpoint": KIND_PAINPOINT}
 async def form_for(services: Services, caller: Caller, action: str, payload: Any) -> View:
     """The view whose `form` the platform should open; a refusal (not ok) when it may not."""
     kind = FORMS.get(action)
-    if kind is None or not isinstance(payload, dict):
+    if (kind is None and action != FIX_COMMENT) or not isinstance(payload, dict):
         return error("That button opens no form I know; nothing was changed.")
 
     async def work(session: AsyncSession, person: Person) -> Reply:
+        if kind is None:  # ❌ Not yet's "what is still wrong?"
+            return await painpoint_loop.fix_form(session, person, payload)
         try:
             checkin = await lifecycle.load_for_answer(session, person, payload.get("checkin"), kind)
         except lifecycle.Refused as exc:

@@ -10,21 +10,44 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers import followups, painpoints
+from handlers import followups, painpoint_loop, painpoints
 from handlers.checkins import lifecycle
 from handlers.commands.parser import ParseError, is_prefixed, parse
 from handlers.commands.run import run_command
 from handlers.outbox import perform_as
-from handlers.ports import Caller, Reply, Services
+from handlers.painpoint_views import FIX_ACTION, FIX_COMMENT
+from handlers.ports import Caller, Outgoing, Policy, Reply, Services
 from handlers.views import View, error
-from storage.models import KIND_PAINPOINT, Person, Project
+from storage.models import KIND_PAINPOINT, Checkin, PainPoint, Person, Project
 
-ACTIONS = ("taste", "taste_comment", "painpoint_open", "painpoint", followups.ACTION)
+ACTIONS = (
+    "taste",
+    "taste_comment",
+    "painpoint_open",
+    "painpoint",
+    followups.ACTION,
+    FIX_ACTION,
+    FIX_COMMENT,
+)
 
 
 def action_name(action: str) -> str:
-    """`taste_4` (a Slack action id) and `taste` (Teams card data) are the same action."""
-    return "taste" if action.startswith("taste_") and action != "taste_comment" else action
+    """`taste_4` (a Slack action id) and `taste` (Teams card data) are the same action; so are
+    `fix_yes`/`fix_no` and `fix`."""
+    if action.startswith("taste_") and action != "taste_comment":
+        return "taste"
+    if action in (f"{FIX_ACTION}_yes", f"{FIX_ACTION}_no"):
+        return FIX_ACTION
+    return action
+
+
+async def _taken_updates(session: AsyncSession, payload: dict[str, Any], policy: Policy) -> list[Outgoing]:
+    """A follow-up just taken: its alert, wherever it was posted, shows who took it."""
+    if "checkin" in payload:
+        checkin = await session.get(Checkin, payload["checkin"])
+        return await lifecycle.taken_alert(session, checkin, policy) if checkin else []
+    point = await session.get(PainPoint, payload["painpoint"])
+    return await painpoint_loop.taken_alert(session, point) if point else []
 
 
 async def act(
@@ -43,10 +66,17 @@ async def act(
     values = values or {}
 
     async def work(session: AsyncSession, person: Person) -> Reply:
-        if name == followups.ACTION:
-            return await followups.take(session, person, payload)
-        checkin_id = payload.get("checkin")
         policy = services.policy
+        if name == followups.ACTION:
+            reply = await followups.take(session, person, payload)
+            if reply.view.ok and reply.view.public:  # taken now, not before
+                reply.outbox += await _taken_updates(session, payload, policy)
+            return reply
+        if name == FIX_ACTION:
+            return await painpoint_loop.answer_fix(session, person, payload, policy)
+        if name == FIX_COMMENT:
+            return await painpoint_loop.comment_fix(session, person, payload, values.get("comment"))
+        checkin_id = payload.get("checkin")
         if name == "taste":
             return await lifecycle.answer_taste(session, person, checkin_id, payload.get("rating"), policy)
         if name == "taste_comment":

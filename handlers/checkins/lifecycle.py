@@ -12,6 +12,7 @@ from sqlalchemy.orm import joinedload
 from handlers import alerts
 from handlers.checkins.views import question
 from handlers.ids import as_id
+from handlers.painpoint_views import FIX_REFS_KEY
 from handlers.ports import Outgoing, Policy, Reply
 from handlers.text import strip_controls
 from handlers.views import View, error
@@ -23,6 +24,7 @@ from storage.models import (
     Checkin,
     Delivery,
     Organisation,
+    PainPoint,
     Person,
     Project,
 )
@@ -206,8 +208,20 @@ async def _taste_alert(
         was=was,
         taker=taker,
         taken_at=checkin.followed_up_at,
+        did=checkin.follow_up_did,
     )
     return alerts.updates(refs, view)
+
+
+async def taken_alert(session: AsyncSession, checkin: Checkin, policy: Policy) -> list[Outgoing]:
+    """The check-in's alert rewritten in place to show who took it (and what they did); nothing
+    when none was posted."""
+    if checkin.rating is None or alerts.alert_refs(checkin.message_refs) is None:
+        return []
+    project = await session.get(Project, checkin.project_id)
+    sponsor = await session.get(Person, checkin.sponsor_id)
+    assert project is not None and sponsor is not None
+    return await _taste_alert(session, checkin, project, sponsor, policy)
 
 
 async def answer_taste(
@@ -291,6 +305,22 @@ async def record_refs(
     )
 
 
+async def record_painpoint_ref(
+    session: AsyncSession, point_id: int, ref: dict[str, Any], *, alert: bool = False
+) -> None:
+    """Remember where a pain point's message lives: its alert under "alerts", its "You said, we
+    did" under "fix", one per destination, so that later changes update them in place."""
+    point = await session.get(PainPoint, point_id)
+    if point is None:
+        return
+    refs = dict(point.message_refs or {})
+    key = alerts.REFS_KEY if alert else FIX_REFS_KEY
+    kept = dict(refs.get(key) or {})
+    kept[alerts.ref_key(ref)] = ref
+    refs[key] = kept
+    point.message_refs = refs
+
+
 async def mark_failed(session: AsyncSession, checkin_id: int, reason: str) -> None:
     checkin = await session.get(Checkin, checkin_id)
     if checkin is not None and checkin.answered_at is None:
@@ -314,6 +344,22 @@ async def open_painpoint_prompt(session: AsyncSession, person: Person, now: dt.d
             Checkin.sent_at > now - CLOSE_AFTER,
         )
         .order_by(Checkin.sent_at.desc(), Checkin.id.desc())
+        .limit(1)
+    )
+
+
+async def open_taste_checkin(session: AsyncSession, project: Project) -> Checkin | None:
+    """The sponsor's taste check-in of the project that is still waiting for an answer, if any."""
+    return await session.scalar(
+        select(Checkin)
+        .where(
+            Checkin.project_id == project.id,
+            Checkin.sponsor_id == project.sponsor_id,
+            Checkin.kind == KIND_TASTE,
+            Checkin.status == "open",
+            Checkin.answered_at.is_(None),
+        )
+        .order_by(Checkin.sent_at.desc())
         .limit(1)
     )
 

@@ -175,6 +175,19 @@ def _text(text: str) -> str:
     return value
 
 
+def _long_text(text: str) -> str:
+    """A note, a fix, what was done: like a name, up to 3,000 characters."""
+    problem = text_problem(text)
+    if problem:
+        raise ValueError(problem)
+    value = " ".join(text.split())
+    if not value:
+        raise ValueError("is empty")
+    if len(value) > 3000:
+        raise ValueError("is longer than 3,000 characters")
+    return value
+
+
 def _unit(text: str) -> str:
     value = _text(text)
     if len(value) > 40:
@@ -208,6 +221,9 @@ class Spec:
     options: dict[str, Callable[[str], Any]] = field(default_factory=dict)
     required: tuple[str, ...] = ()
     summary: str = ""
+    # alternative forms of one command, each (its required options, the optional ones that go with
+    # them): `painpoint ID` takes a measure, an owner or a note, exactly one of them
+    forms: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = ()
 
     @property
     def name(self) -> str:
@@ -249,7 +265,13 @@ SPECS: tuple[Spec, ...] = (
     Spec(
         ("project", "archive"), "project archive NAME", "staff", "name", summary="stop a project's check-ins"
     ),
-    Spec(("checkin",), "checkin PROJECT", "staff", "name", summary="send the taste check-in now"),
+    Spec(
+        ("checkin",),
+        "checkin PROJECT [again]",
+        "staff",
+        "name",
+        summary="send the taste check-in now (again: even while the last one is open)",
+    ),
     Spec(("ask",), "ask PROJECT", "staff", "name", summary="send the pain-point prompt now"),
     Spec(
         ("painpoints",),
@@ -260,21 +282,44 @@ SPECS: tuple[Spec, ...] = (
         summary="list pain points",
     ),
     Spec(
+        ("painpoints", "mine"),
+        "painpoints mine",
+        "staff",
+        summary="the open pain points you own",
+    ),
+    Spec(
         ("painpoint", "resolve"),
-        "painpoint resolve ID [after:N]",
+        'painpoint resolve ID [after:N] [fix:"TEXT"]',
         "staff",
         "id",
-        {"after": _number},
-        summary="mark a pain point fixed",
+        {"after": _number, "fix": _long_text},
+        summary="mark a pain point fixed; its sponsor is told what was done",
     ),
     Spec(
         ("painpoint",),
-        'painpoint ID metric:"NAME" baseline:N [better:lower|higher]',
+        'painpoint ID metric:"NAME" baseline:N [better:lower|higher]'
+        ' / painpoint ID owner:PERSON [due:YYYY-MM-DD] / painpoint ID note:"TEXT"',
         "staff",
         "id",
-        {"metric": _text, "baseline": _number, "better": _choice("lower", "higher")},
-        ("metric", "baseline"),
-        summary="attach the measure that will show the fix",
+        {
+            "metric": _text,
+            "baseline": _number,
+            "better": _choice("lower", "higher"),
+            "owner": parse_person,
+            "due": _due,
+            "note": _long_text,
+        },
+        summary="attach the measure that will show the fix, give it an owner, or note a step taken",
+        forms=((("metric", "baseline"), ("better",)), (("owner",), ("due",)), (("note",), ())),
+    ),
+    Spec(
+        ("followup",),
+        'followup CHECKIN_ID did:"TEXT"',
+        "staff",
+        "id",
+        {"did": _long_text},
+        ("did",),
+        summary="record what the PMO changed after a sour taste",
     ),
     Spec(
         ("outcome", "add"),
@@ -321,7 +366,7 @@ SPECS: tuple[Spec, ...] = (
     Spec(("export",), f"export {_CSV_KINDS}", "staff", _CSV_KINDS, summary="the CSV file, sent to you"),
 )
 
-_FREE_TEXT = {_text, _unit}
+_FREE_TEXT = {_text, _unit, _long_text}
 
 
 @dataclass(frozen=True)
@@ -420,7 +465,28 @@ def _parse_arguments(spec: Spec, rest: list[Token]) -> Command:
     missing = [key for key in spec.required if key not in options]
     if missing:
         raise ParseError(f"Missing {', '.join(k + ':' for k in missing)} for {spec.name}.", spec.usage)
+    if spec.forms:
+        _check_form(spec, set(options))
     return Command(spec, _positional(spec, positional_words), options)
+
+
+def _check_form(spec: Spec, given: set[str]) -> None:
+    """Exactly one of the command's forms, complete, and nothing of another."""
+    chosen = [(needed, extra) for needed, extra in spec.forms if given & set(needed)]
+    if not chosen:
+        wanted = " or ".join(", ".join(k + ":" for k in needed) for needed, _ in spec.forms)
+        raise ParseError(f"Missing {wanted} for {spec.name}.", spec.usage)
+    if len(chosen) > 1:
+        raise ParseError(
+            f"Give {' or '.join(needed[0] + ':' for needed, _ in chosen)} in separate commands.", spec.usage
+        )
+    needed, extra = chosen[0]
+    missing = [key for key in needed if key not in given]
+    if missing:
+        raise ParseError(f"Missing {', '.join(k + ':' for k in missing)} for {spec.name}.", spec.usage)
+    stray = sorted(given - set(needed) - set(extra))
+    if stray:
+        raise ParseError(f"'{stray[0]}:' does not go with {needed[0]}:.", spec.usage)
 
 
 DASHED = re.compile(r"^--([A-Za-z][A-Za-z_-]*)(?:=.*)?$", re.DOTALL)  # --days, --days=30

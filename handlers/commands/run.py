@@ -10,13 +10,13 @@ import datetime as dt
 import io
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers import outcomes, painpoints, projects
-from handlers.checkins.lifecycle import open_checkin
+from handlers import followups, outcomes, painpoint_loop, painpoints, projects
+from handlers.checkins.lifecycle import open_checkin, open_taste_checkin, taken_alert
 from handlers.checkins.views import question
 from handlers.commands.parser import SPECS, Command, ParseError, PersonRef, Spec, parse
 from handlers.csv.api import export_csv
@@ -26,7 +26,7 @@ from handlers.ports import Caller, NotReachable, Outgoing, Reply, Services
 from handlers.value.report import compute_value, recent_comments
 from handlers.value.view import value_view
 from handlers.views import Attachment, View, error, info, number
-from storage.models import KIND_PAINPOINT, KIND_TASTE, Organisation, Person, Project
+from storage.models import KIND_PAINPOINT, KIND_TASTE, Checkin, Organisation, Person, Project
 from storage.queries import find_project, sponsored_projects
 
 log = logging.getLogger(__name__)
@@ -215,6 +215,21 @@ async def _send_now(ctx: Context, command: Command, kind: str) -> Reply:
 
 @handles("checkin")
 async def _checkin(ctx: Context, command: Command) -> Reply:
+    """`checkin PROJECT [again]`: while the sponsor's last check-in of it is open, only with `again`."""
+    name, again = command.positional, False
+    if name.lower().endswith(" again") and await find_project(ctx.session, ctx.caller.org_id, name) is None:
+        name, again = name[: -len(" again")].rstrip(), True
+        command = replace(command, positional=name)
+    if not again:
+        project = await _project_named(ctx, name)
+        pending = await open_taste_checkin(ctx.session, project)
+        if pending is not None:
+            return Reply(
+                error(
+                    f"{project.name}'s check-in of {pending.sent_at:%Y-%m-%d %H:%M} UTC is still open; "
+                    f"nothing was sent. Type 'checkin {project.name} again' to send another.",
+                )
+            )
     return await _send_now(ctx, command, KIND_TASTE)
 
 
@@ -233,8 +248,14 @@ async def _painpoints(ctx: Context, command: Command) -> Reply:
 
 
 @handles("painpoint")
-async def _painpoint_measure(ctx: Context, command: Command) -> Reply:
+async def _painpoint(ctx: Context, command: Command) -> Reply:
+    """`painpoint ID …`: an owner, a note, or the measure (the parser lets only one through)."""
     o = command.options
+    if "owner" in o:
+        owner = await _person(ctx, o["owner"])
+        return await painpoint_loop.assign(ctx.session, ctx.person, command.positional, owner, o.get("due"))
+    if "note" in o:
+        return await painpoint_loop.add_note(ctx.session, ctx.person, command.positional, o["note"])
     return Reply(
         await painpoints.attach_measure(
             ctx.session, ctx.caller.org_id, command.positional, o["metric"], o["baseline"], o.get("better")
@@ -244,11 +265,33 @@ async def _painpoint_measure(ctx: Context, command: Command) -> Reply:
 
 @handles("painpoint resolve")
 async def _painpoint_resolve(ctx: Context, command: Command) -> Reply:
-    return Reply(
-        await painpoints.resolve(
-            ctx.session, ctx.caller.org_id, command.positional, command.options.get("after")
-        )
+    """Resolve, then tell the reporter "You said, we did" when it was not resolved before."""
+    point = await painpoints.get_point(ctx.session, ctx.caller.org_id, command.positional)
+    was_resolved = point is not None and point.status == "resolved"
+    fix = command.options.get("fix")
+    view = await painpoints.resolve(
+        ctx.session, ctx.caller.org_id, command.positional, command.options.get("after"), fix
     )
+    if not view.ok or point is None:
+        return Reply(view)
+    outbox, lines = await painpoint_loop.after_resolve(
+        ctx.session, ctx.person, point, fix, not was_resolved, ctx.services.policy
+    )
+    return Reply(replace(view, lines=(*view.lines, *lines)), outbox)
+
+
+@handles("painpoints mine")
+async def _painpoints_mine(ctx: Context, command: Command) -> Reply:
+    return Reply(await painpoint_loop.mine(ctx.session, ctx.person))
+
+
+@handles("followup")
+async def _followup(ctx: Context, command: Command) -> Reply:
+    reply = await followups.record_did(ctx.session, ctx.person, command.positional, command.options["did"])
+    checkin = await ctx.session.get(Checkin, command.positional) if reply.view.ok else None
+    if checkin is None:
+        return reply
+    return Reply(reply.view, await taken_alert(ctx.session, checkin, ctx.services.policy))
 
 
 @handles("outcome add")

@@ -24,6 +24,7 @@ Choices where METRICS.md leaves room:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from itertools import pairwise
 from typing import Any
@@ -32,7 +33,7 @@ from sqlalchemy import Float, Select, and_, case, func, literal, null, or_, sele
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from storage.models import KIND_TASTE, Checkin, Organisation, Outcome, PainPoint, Project
+from storage.models import KIND_TASTE, Checkin, Organisation, Outcome, PainPoint, PainPointEvent, Project
 from storage.queries import name_key
 from storage.sqlfuncs import DateDaysBetween, DaysBetween
 
@@ -262,13 +263,17 @@ async def _pain_points(
     reported = and_(PainPoint.reported_at >= start, PainPoint.reported_at < end)
     resolved = and_(PainPoint.resolved_at >= start, PainPoint.resolved_at < end)
     is_open = PainPoint.status == "open"
+    in_progress = PainPoint.status == "in_progress"
     if ids is None:
         n_reported = _count(scope, reported)
-        n_open = _count(PainPoint.project_id.in_(select(Project.id).where(Project.org_id == org_id)), is_open)
+        org_projects = PainPoint.project_id.in_(select(Project.id).where(Project.org_id == org_id))
+        n_open = _count(org_projects, is_open)
+        n_in_progress = _count(org_projects, in_progress)
         rows = and_(scope, resolved)
     else:
         n_reported = func.count().filter(reported)
         n_open = _count(scope, is_open)
+        n_in_progress = _count(scope, in_progress)
         rows = and_(scope, or_(reported, resolved))
     measured = and_(
         resolved,
@@ -287,9 +292,12 @@ async def _pain_points(
             select(
                 n_reported.label("reported"),
                 n_open.label("open"),
+                n_in_progress.label("in_progress"),
                 func.count().filter(resolved).label("resolved"),
+                func.count().filter(resolved, PainPoint.confirmed.is_(True)).label("confirmed"),
                 func.count().filter(measured).label("measured"),
                 func.avg(case((measured, improvement), else_=null())).label("improvement"),
+                _reopened(scope, start, end).label("reopened"),
             )
             .select_from(PainPoint)
             .where(rows)
@@ -299,13 +307,109 @@ async def _pain_points(
     return {
         "reported": int(row.reported or 0),
         "open": int(row.open or 0),
+        "in_progress": int(row.in_progress or 0),
         "resolved": n_resolved,
         "median_days_to_resolve": round_half_away(
             await _median_days_to_resolve(session, scope, resolved, n_resolved), 1
         ),
         "measured_fixes": int(row.measured or 0),
         "mean_improvement_pct": round_half_away(_float(row.improvement), 1),
+        "confirmed_fixes": int(row.confirmed or 0),
+        "reopened": int(row.reopened or 0),
     }
+
+
+def _reopened(scope: ColumnElement[bool], start: dt.datetime, end: dt.datetime) -> Any:
+    """❌ Not yet answers that put a resolved pain point back to open, by their time (a column)."""
+    return (
+        select(func.count())
+        .select_from(PainPointEvent)
+        .join(PainPoint, PainPoint.id == PainPointEvent.painpoint_id)
+        .where(scope, PainPointEvent.kind == "reopened", PainPointEvent.at >= start, PainPointEvent.at < end)
+        .correlate(None)
+        .scalar_subquery()
+    )
+
+
+# ---------------------------------------------------------------- the loop (sour tastes)
+
+
+def _median(values: list[float]) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+async def _loop(
+    session: AsyncSession, scope: ColumnElement[bool], start: dt.datetime, end: dt.datetime
+) -> dict[str, Any]:
+    """What the PMO did about sour answers in the window: taken, how fast, and the next answer.
+
+    One covering-index read of the sour answers (a few per project and window), then, when there
+    are any, one of the answered check-ins of their projects sent after the earliest of them; the
+    next answer of each is the first of those of the same project and sponsor sent later."""
+    rows = (
+        await session.execute(
+            select(
+                Checkin.project_id,
+                Checkin.sponsor_id,
+                Checkin.sent_at,
+                Checkin.answered_at,
+                Checkin.followed_up_by,
+                Checkin.followed_up_at,
+            ).where(
+                scope,
+                Checkin.kind == KIND_TASTE,
+                Checkin.answered_at >= start,
+                Checkin.answered_at < end,
+                Checkin.rating <= SOUR,
+            )
+        )
+    ).all()
+    taken = [row for row in rows if row.followed_up_by is not None]
+    hours = [
+        max((row.followed_up_at - row.answered_at).total_seconds() / 3600, 0.0)
+        for row in taken
+        if row.followed_up_at is not None
+    ]
+    next_ratings = await _next_ratings(session, rows)
+    recovered = sum(1 for rating in next_ratings if rating >= GOOD)
+    return {
+        "sour": len(rows),
+        "followed_up": len(taken),
+        "median_hours_to_follow_up": round_half_away(_median(hours), 1),
+        "recovered": recovered,
+        "recovery_pct": round_half_away(_pct(recovered, len(next_ratings)), 1),
+    }
+
+
+async def _next_ratings(session: AsyncSession, sour: Sequence[Any]) -> list[int]:
+    """The rating of each sour answer's next answer, for those that have one."""
+    if not sour:
+        return []
+    later = await session.execute(
+        select(Checkin.project_id, Checkin.sponsor_id, Checkin.sent_at, Checkin.rating)
+        .where(
+            Checkin.project_id.in_({row.project_id for row in sour}),
+            Checkin.kind == KIND_TASTE,
+            Checkin.sent_at > min(row.sent_at for row in sour),
+            Checkin.answered_at.is_not(None),
+        )
+        .order_by(Checkin.sent_at)
+    )
+    answered: dict[tuple[int, int], list[tuple[dt.datetime, int]]] = {}
+    for row in later:
+        answered.setdefault((row.project_id, row.sponsor_id), []).append((row.sent_at, row.rating))
+    ratings = []
+    for row in sour:
+        found = next(
+            (r for sent, r in answered.get((row.project_id, row.sponsor_id), []) if sent > row.sent_at), None
+        )
+        if found is not None:
+            ratings.append(found)
+    return ratings
 
 
 async def _median_days_to_resolve(
@@ -409,6 +513,7 @@ async def compute_value(
     satisfaction, trend = await _satisfaction_and_trend(session, checkins, start, end, days, today)
     response_rate = await _response_rate(session, checkins, start, end)
     pain_points = await _pain_points(session, org_id, ids, start, end)
+    loop = await _loop(session, checkins, start, end)
     outcomes, planned, realized = await _outcomes_and_benefits(
         session, _in_scope(Outcome.org_id, Outcome.project_id, org_id, ids), today
     )
@@ -428,6 +533,7 @@ async def compute_value(
         "satisfaction": satisfaction,
         "response_rate_pct": response_rate,
         "pain_points": pain_points,
+        "loop": loop,
         "outcomes": outcomes,
         "benefits": benefits,
         "trend": trend,

@@ -99,6 +99,7 @@ def _facts(report: dict[str, Any]) -> list[Fact]:
         Fact("Pain points", f"{pp['reported']} reported · {pp['resolved']} resolved · {pp['open']} open now"),
         Fact("Median time to resolve", days_text(pp["median_days_to_resolve"])),
         Fact("Measured fixes", fixes),
+        *_loop_facts(report),
         Fact(
             "Outcomes",
             f"{o['total']} total · {o['achieved']} achieved · {o['on_track']} on track · {o['at_risk']} at risk",
@@ -113,6 +114,31 @@ def _facts(report: dict[str, Any]) -> list[Fact]:
             else f"{NA} (an admin sets it with 'cost AMOUNT')"
         )
         facts += [Fact("PMO cost", cost), Fact("ROI", signed(b["roi_pct"], "%"))]
+    return facts
+
+
+def _loop_facts(report: dict[str, Any]) -> list[Fact]:
+    """Closing the loop: owned, confirmed and reopened pain points; what was done about sour tastes."""
+    pp = report["pain_points"]
+    loop = report.get("loop")
+    facts = []
+    if "confirmed_fixes" in pp:  # reports computed before the loop existed (kept digests) lack them
+        facts.append(
+            Fact(
+                "Fixes confirmed",
+                f"{pp['confirmed_fixes']} confirmed by the sponsor · {pp['reopened']} reopened · "
+                f"{pp['in_progress']} in progress now",
+            )
+        )
+    if loop is not None:
+        hours = loop["median_hours_to_follow_up"]
+        followed = f"{loop['followed_up']} of {loop['sour']} followed up"
+        if hours is not None:
+            followed += f" (median {hours:.1f} h)"
+        facts += [
+            Fact("Sour tastes", followed),
+            Fact("Recovered", f"{loop['recovered']} tasted good next time ({pct(loop['recovery_pct'])})"),
+        ]
     return facts
 
 

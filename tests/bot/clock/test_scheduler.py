@@ -24,7 +24,16 @@ from handlers.clock.deliveries import listing
 from handlers.clock.ledger import claim_occurrence
 from handlers.views import view_from_dict
 from storage.db import Database
-from storage.models import KIND_PAINPOINT, KIND_TASTE, Checkin, Delivery, Person, Project
+from storage.models import (
+    KIND_PAINPOINT,
+    KIND_TASTE,
+    Checkin,
+    Delivery,
+    PainPoint,
+    PainPointEvent,
+    Person,
+    Project,
+)
 from tests.helpers import World, make_world
 
 APP = Path(__file__).resolve().parents[3] / "app.py"
@@ -467,3 +476,48 @@ async def test_a_claim_and_its_check_in_commit_together_or_not_at_all(world: Wor
     async with world.db.sessions() as session:
         [claim] = (await session.scalars(select(Delivery))).all()
         assert claim.checkin_id == checkin.id and claim.status == "claimed"
+
+
+# ---- pain points past their due date ------------------------------------------------------------
+
+
+async def test_an_owner_is_reminded_once_of_a_pain_point_past_its_due_date(world: World) -> None:
+    await weekly(world, cadence="off")
+    owned = dict(owner_id=world.staff.id, status="in_progress", due=dt.date(2026, 3, 12))
+    point = await world.add_painpoint(**owned)
+    await world.add_painpoint(**{**owned, "status": "resolved"})  # resolved: no reminder
+    await world.add_painpoint(due=dt.date(2026, 3, 1))  # nobody owns it: nobody to remind
+    now = Now("2026-03-12 23:59:00")
+    running = clock(world, now)
+    await run(running, now)  # due today is not past due
+    assert await world.inbox(world.staff) == []
+    await run(running, now, "2026-03-13 00:00:10")
+    await run(running, now, "2026-03-13 00:00:25")
+    await run(running, now, "2026-03-20 09:00:00")
+    assert await titles(world, world.staff) == [f"⏰ Pain point #{point.id} on *Apollo* was due 2026-03-12"]
+    events = await world.rows(PainPointEvent)
+    assert [(e.painpoint_id, e.kind) for e in events] == [(point.id, "due_reminded")]
+    assert (await world.get(PainPoint, point.id)).due_reminded_at is not None
+
+
+async def test_a_clock_that_does_not_lead_reminds_nobody(world: World, database_url: str) -> None:
+    if world.db.is_sqlite:
+        pytest.skip("leadership between clocks is PostgreSQL's")
+    await world.add_painpoint(owner_id=world.staff.id, status="in_progress", due=dt.date(2026, 3, 1))
+    now = Now("2026-03-13 00:00:10")
+    other_db = Database(database_url)
+    try:
+        services = type(world.services)(
+            db=other_db,
+            messenger=Router(other_db, [LocalChannel(other_db)]),
+            directory=world.services.directory,
+        )
+        first = clock(world, now)
+        second = Clock(services, services.messenger, ClockConfig(tick=0.2), now=now)  # type: ignore[arg-type]
+        await run(first, now)
+        await run(second, now)
+        assert (first.leading, second.leading) == (True, False)
+        assert len(await titles(world, world.staff)) == 1
+        await second.stop()
+    finally:
+        await other_db.dispose()

@@ -65,6 +65,13 @@ STAFF_COMMANDS = [
     "outcome update {outcome} current:20",
     "alerts here",
     "export projects",
+    # issue 11, the loop
+    "checkin Apollo again",
+    "painpoints mine",
+    "painpoint {point} owner:<@USTAFF> due:2026-04-01",
+    'painpoint {point} note:"Called the vendor"',
+    'painpoint resolve {point} after:3 fix:"A second supplier"',
+    'followup {point} did:"Weekly demo"',
 ]
 ADMIN_COMMANDS = ["cost 450k", "staff add <@UMEMBER>", "staff remove <@USTAFF>", "staff list"]
 

@@ -185,6 +185,7 @@ def test_every_spec_has_a_test_above() -> None:
         "help", "value", "project add", "project list", "project archive", "checkin", "ask",
         "painpoints", "painpoint", "painpoint resolve", "outcome add", "outcome update", "outcomes",
         "cost", "alerts here", "staff add", "staff remove", "staff list", "pause", "resume", "export",
+        "painpoints mine", "followup",
     }  # fmt: skip
 
 
@@ -318,7 +319,7 @@ def test_unknown_option() -> None:
 
 def test_an_option_of_a_command_without_options() -> None:
     error = fails("checkin Apollo days:3")
-    assert "'days:'" in error.message and error.usage == "checkin PROJECT"
+    assert "'days:'" in error.message and error.usage == "checkin PROJECT [again]"
 
 
 def test_missing_option() -> None:
@@ -340,9 +341,9 @@ def test_an_option_without_a_value() -> None:
     [
         ("project add sponsor:<@U1>", "NAME", PROJECT_ADD_USAGE),
         ("project archive", "NAME", "project archive NAME"),
-        ("checkin", "PROJECT", "checkin PROJECT"),
+        ("checkin", "PROJECT", "checkin PROJECT [again]"),
         ("ask", "PROJECT", "ask PROJECT"),
-        ("painpoint resolve", "ID", "painpoint resolve ID [after:N]"),
+        ("painpoint resolve", "ID", 'painpoint resolve ID [after:N] [fix:"TEXT"]'),
         ("painpoint metric:x baseline:1", "ID", None),
         ("outcome add metric:x baseline:1 target:2", "PROJECT", OUTCOME_ADD_USAGE),
         ("outcome update current:4", "ID", "outcome update ID current:N"),

@@ -206,6 +206,16 @@ async def test_nothing_to_compute_from_is_null_never_zero(db: Database) -> None:
             "median_days_to_resolve": None,
             "measured_fixes": 0,
             "mean_improvement_pct": None,
+            "in_progress": 0,
+            "confirmed_fixes": 0,
+            "reopened": 0,
+        },
+        "loop": {
+            "sour": 0,
+            "followed_up": 0,
+            "median_hours_to_follow_up": None,
+            "recovered": 0,
+            "recovery_pct": None,
         },
         "outcomes": {"total": 0, "achieved": 0, "on_track": 0, "at_risk": 0, "mean_progress_pct": None},
         "benefits": {"planned": None, "realized": None, "pmo_cost": None, "roi_pct": None},
@@ -336,6 +346,9 @@ async def test_pain_points_counts_median_and_measured_fixes(db: Database) -> Non
         "median_days_to_resolve": 4.3,  # durations 2, 4, 4, 4.5, 10.5, 71: (4 + 4.5) / 2 = 4.25
         "measured_fixes": 3,
         "mean_improvement_pct": 3.3,  # (40 + 20 − 50) / 3
+        "in_progress": 0,
+        "confirmed_fixes": 0,
+        "reopened": 0,
     }
     assert only_alpha["pain_points"]["resolved"] == 5
     assert only_alpha["pain_points"]["median_days_to_resolve"] == 4.0  # 2, 4, 4, 4.5, 10.5
@@ -347,6 +360,9 @@ async def test_pain_points_counts_median_and_measured_fixes(db: Database) -> Non
         "median_days_to_resolve": 71.0,
         "measured_fixes": 1,
         "mean_improvement_pct": -50.0,
+        "in_progress": 0,
+        "confirmed_fixes": 0,
+        "reopened": 0,
     }
 
 

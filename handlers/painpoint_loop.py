@@ -1,0 +1,304 @@
+"""Closing the loop on a pain point: an owner, notes, a fix the sponsor hears of and confirms.
+
+Every change is a `PainPointEvent` (who, what, when). Resolving tells the reporter "You said, we
+did" (handlers/painpoint_views.py); their ✅ Fixed confirms it, their ❌ Not yet reopens it and
+tells the owner and the alert channel. Only the reporter may answer; a forged button of someone
+else's pain point is refused and changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import exists, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers import alerts
+from handlers import painpoint_views as views
+from handlers.ids import as_id
+from handlers.people import is_staff
+from handlers.ports import Outgoing, Policy, Reply
+from handlers.text import strip_controls
+from handlers.views import View, error, info
+from storage.db import utcnow
+from storage.models import Organisation, PainPoint, PainPointEvent, Person, Project
+
+NOT_FOUND = "There is no pain point #{id}. Type 'painpoints all' to see them."
+
+
+def record(
+    session: AsyncSession, point: PainPoint, person_id: int | None, kind: str, text: str | None = None
+) -> PainPointEvent:
+    """Keep one change of the pain point in its history."""
+    event = PainPointEvent(
+        org_id=point.org_id, painpoint_id=point.id, person_id=person_id, kind=kind, text=text, at=utcnow()
+    )
+    session.add(event)
+    return event
+
+
+async def _point(session: AsyncSession, org_id: int, point_id: Any) -> PainPoint | None:
+    point_id = as_id(point_id)
+    if point_id is None:
+        return None
+    point = await session.get(PainPoint, point_id)
+    return point if point is not None and point.org_id == org_id else None
+
+
+async def _project_and_reporter(session: AsyncSession, point: PainPoint) -> tuple[Project, Person]:
+    project = await session.get(Project, point.project_id)
+    reporter = await session.get(Person, point.reported_by)
+    assert project is not None and reporter is not None
+    return project, reporter
+
+
+def _refs(point: PainPoint, key: str) -> dict[str, Any]:
+    found = (point.message_refs or {}).get(key)
+    return found if isinstance(found, dict) else {}
+
+
+# ---- staff: owner, note, resolve ----------------------------------------------------------------
+
+
+async def assign(
+    session: AsyncSession, actor: Person, point_id: int, owner: Person, due: dt.date | None
+) -> Reply:
+    """Give the pain point an owner from staff (status in_progress); the owner is told by DM."""
+    point = await _point(session, actor.org_id, point_id)
+    if point is None:
+        return Reply(error(NOT_FOUND.format(id=point_id)))
+    if not is_staff(owner):
+        return Reply(
+            error(f"{owner.name} is not PMO staff; an owner must be. An admin can run 'staff add' first.")
+        )
+    if point.status == "resolved":
+        return Reply(error(f"Pain point #{point.id} is resolved; it needs no owner. Nothing was changed."))
+    point.owner_id = owner.id
+    point.due = due
+    point.due_reminded_at = None
+    point.status = "in_progress"
+    record(session, point, actor.id, "owner", f"{owner.name}" + (f", due {due.isoformat()}" if due else ""))
+    project, reporter = await _project_and_reporter(session, point)
+    when = f", due {due.isoformat()}" if due else ""
+    told = "they were told by direct message" if owner.id != actor.id else "it is in 'painpoints mine'"
+    return Reply(
+        info(f"Pain point #{point.id} on {project.name} is now {owner.name}'s{when}; {told}."),
+        [Outgoing(view=views.owner_brief(point, project, reporter), person_id=owner.id)]
+        if owner.id != actor.id
+        else [],
+    )
+
+
+async def add_note(session: AsyncSession, actor: Person, point_id: int, text: str) -> Reply:
+    """A step taken, kept with its date in the pain point's history (and its story)."""
+    point = await _point(session, actor.org_id, point_id)
+    if point is None:
+        return Reply(error(NOT_FOUND.format(id=point_id)))
+    event = record(session, point, actor.id, "note", text)
+    return Reply(info(f"Noted on pain point #{point.id} ({event.at:%Y-%m-%d}): {text}"))
+
+
+async def after_resolve(
+    session: AsyncSession, actor: Person, point: PainPoint, fix: str | None, newly: bool, policy: Policy
+) -> tuple[list[Outgoing], list[str]]:
+    """What resolving sends: "You said, we did" to the reporter when the pain point was just resolved.
+
+    Returns the messages and lines for the staff reply. A reporter who cannot be reached is not
+    sent to; staff are told so once per pain point."""
+    if fix is not None:
+        point.fix = fix
+    record(session, point, actor.id, "resolved" if newly else "measure", fix)
+    if not newly:
+        return [], []
+    point.confirmed = None
+    point.confirmed_at = None
+    project, reporter = await _project_and_reporter(session, point)
+    if reporter.unreachable:
+        noted = await session.scalar(
+            select(
+                exists().where(PainPointEvent.painpoint_id == point.id, PainPointEvent.kind == "unreachable")
+            )
+        )
+        if noted:
+            return [], []
+        record(session, point, None, "unreachable", reporter.name)
+        return [], [f"⚠️ {reporter.name} cannot be reached, so they were not told; tell them yourself."]
+    view = views.you_said(point, project)
+    return [Outgoing(view=view, person_id=reporter.id, painpoint_id=point.id)], [
+        f"{reporter.name} was told what was done and asked whether it is fixed."
+    ]
+
+
+# ---- the reporter: ✅ Fixed / ❌ Not yet ---------------------------------------------------------
+
+
+async def _answerable(session: AsyncSession, person: Person, point_id: Any) -> PainPoint | str:
+    point = await _point(session, person.org_id, point_id)
+    if point is None:
+        return "That pain point does not exist (any more); nothing was changed."
+    if point.reported_by != person.id:
+        return (
+            "Only the sponsor who reported this pain point can say whether it is fixed; nothing was changed."
+        )
+    if point.resolved_at is None:
+        return "This pain point has not been resolved yet; nothing was changed."
+    return point
+
+
+def _updates(point: PainPoint, view: View) -> list[Outgoing]:
+    return alerts.updates(_refs(point, views.FIX_REFS_KEY), view)
+
+
+async def answer_fix(session: AsyncSession, person: Person, payload: dict[str, Any], policy: Policy) -> Reply:
+    """The reporter's answer to "Is it fixed?"; the last answer counts."""
+    fixed = payload.get("fixed")
+    if set(payload) != {"painpoint", "fixed"} or not isinstance(fixed, bool):
+        return Reply(error("That button is not one I know; nothing was changed."))
+    found = await _answerable(session, person, payload["painpoint"])
+    if isinstance(found, str):
+        return Reply(error(found))
+    point = found
+    was_resolved = point.status == "resolved"
+    point.confirmed = fixed
+    point.confirmed_at = utcnow()
+    record(session, point, person.id, "fixed" if fixed else "not_yet")
+    outbox: list[Outgoing] = []
+    project, reporter = await _project_and_reporter(session, point)
+    if fixed and not was_resolved:
+        point.status = "resolved"  # an earlier ❌ Not yet is taken back; resolved_at is kept
+    if not fixed and was_resolved:
+        point.status = "open"
+        record(session, point, person.id, "reopened")
+        outbox += await _tell_reopened(session, point, project, reporter, None, policy)
+    view = views.you_said(point, project)
+    return Reply(view, [*_updates(point, view), *outbox])
+
+
+async def _tell_reopened(
+    session: AsyncSession,
+    point: PainPoint,
+    project: Project,
+    reporter: Person,
+    comment: str | None,
+    policy: Policy,
+) -> list[Outgoing]:
+    """The owner by DM, and the alert channel (or staff), hear that the fix did not fix it."""
+    notice = views.reopened_notice(point, project, reporter, comment)
+    org = await session.get(Organisation, point.org_id)
+    assert org is not None
+    outbox = [o for o in await alerts.route(session, org, policy, notice) if o.person_id != point.owner_id]
+    if point.owner_id is not None:
+        outbox.append(Outgoing(view=notice, person_id=point.owner_id))
+    return outbox
+
+
+async def comment_fix(session: AsyncSession, person: Person, payload: dict[str, Any], comment: Any) -> Reply:
+    """What is still wrong, after ❌ Not yet: kept in the history; the owner hears it."""
+    text = " ".join(strip_controls(str(comment or "")).split())
+    if not text:
+        return Reply(error("Please say what is still wrong; nothing was saved."))
+    if len(text) > 3000:
+        return Reply(error("That is longer than 3,000 characters; nothing was saved."))
+    if set(payload) != {"painpoint"}:
+        return Reply(error("That form is not one I know; nothing was changed."))
+    found = await _answerable(session, person, payload["painpoint"])
+    if isinstance(found, str):
+        return Reply(error(found))
+    point = found
+    record(session, point, person.id, "comment", text)
+    project, reporter = await _project_and_reporter(session, point)
+    outbox = []
+    if point.owner_id is not None:
+        notice = views.reopened_notice(point, project, reporter, text)
+        outbox.append(Outgoing(view=notice, person_id=point.owner_id))
+    return Reply(info("Thank you; the PMO has it."), outbox)
+
+
+async def fix_form(session: AsyncSession, person: Person, payload: dict[str, Any]) -> Reply:
+    """The view whose form asks what is still wrong (a Slack modal opens it from its button)."""
+    found = await _answerable(session, person, payload.get("painpoint"))
+    if isinstance(found, str):
+        return Reply(error(found))
+    project, _ = await _project_and_reporter(session, found)
+    view = views.you_said(found, project)
+    if view.form is None:
+        return Reply(error("Answer ❌ Not yet first, then say what is still wrong."))
+    return Reply(view)
+
+
+# ---- the owner's list and reminders -------------------------------------------------------------
+
+
+async def mine(session: AsyncSession, person: Person) -> View:
+    """`painpoints mine`: what this person owns, or that they own nothing."""
+    return await owned(session, person) or info("You own no open pain points.")
+
+
+async def owned(session: AsyncSession, person: Person) -> View | None:
+    """The open and in-progress pain points this person owns, oldest due date first; None if none."""
+    rows = (
+        await session.execute(
+            select(PainPoint, Project.name)
+            .join(Project, Project.id == PainPoint.project_id)
+            .where(PainPoint.owner_id == person.id, PainPoint.status.in_(("open", "in_progress")))
+            .order_by(PainPoint.due.is_(None), PainPoint.due, PainPoint.id)
+            .limit(50)
+        )
+    ).all()
+    if not rows:
+        return None
+    lines = []
+    for point, project_name in rows:
+        due = f" · due {point.due.isoformat()}" if point.due else ""
+        lines.append(
+            f"#{point.id} [{point.status}] {project_name} · impact {point.impact}{due}\n    {point.text}"
+        )
+    return View(title="Your pain points", lines=tuple(lines))
+
+
+async def due_reminders(session: AsyncSession, today: dt.date, limit: int = 500) -> dict[int, list[Outgoing]]:
+    """Owners of pain points past their due date, each reminded once, per organisation.
+
+    The reminded-at column is the claim: set by a conditional UPDATE in the caller's transaction,
+    so of two clocks that both see a pain point (a leader losing its lock mid-tick) one reminds.
+    The caller commits before sending; a send that then fails is not tried again."""
+    points = (
+        await session.scalars(
+            select(PainPoint)
+            .where(
+                PainPoint.status.in_(("open", "in_progress")),
+                PainPoint.owner_id.is_not(None),
+                PainPoint.due < today,
+                PainPoint.due_reminded_at.is_(None),
+            )
+            .order_by(PainPoint.id)
+            .limit(limit)
+        )
+    ).all()
+    outbox: dict[int, list[Outgoing]] = {}
+    for point in points:
+        claimed = await session.execute(
+            update(PainPoint)
+            .where(PainPoint.id == point.id, PainPoint.due_reminded_at.is_(None))
+            .values(due_reminded_at=utcnow())
+        )
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            continue
+        record(session, point, None, "due_reminded")
+        project = await session.get(Project, point.project_id)
+        assert project is not None and point.owner_id is not None
+        reminder = Outgoing(view=views.due_reminder(point, project), person_id=point.owner_id)
+        outbox.setdefault(point.org_id, []).append(reminder)
+    return outbox
+
+
+async def taken_alert(session: AsyncSession, point: PainPoint) -> list[Outgoing]:
+    """The pain point's alert rewritten in place to show who took it."""
+    refs = _refs(point, alerts.REFS_KEY)
+    if not refs or point.followed_up_by is None:
+        return []
+    project, reporter = await _project_and_reporter(session, point)
+    taker = await session.get(Person, point.followed_up_by)
+    view = alerts.painful_alert(point, project, reporter, taker=taker, taken_at=point.followed_up_at)
+    return alerts.updates(refs, view)
