@@ -32,7 +32,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import bindparam, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.ports import Outgoing, Reply
@@ -122,6 +122,17 @@ def in_job() -> bool:
     return _RUNNING.get() is not None
 
 
+# A Core statement on the table, not the ORM entity: the ORM's bulk UPDATE would first flush the
+# use case's objects and then look for the row among them to keep it in step (it is never loaded),
+# about a fifth of a millisecond per job of work nobody needs; the flush happens at commit anyway.
+_INBOX = InboxJob.__table__
+_APPLIED = (
+    update(_INBOX)
+    .where(_INBOX.c.id == bindparam("job_id"))
+    .values(state="applied", result=bindparam("result", type_=_INBOX.c.result.type))
+)
+
+
 async def applied(session: AsyncSession, org_id: int, reply: Reply) -> None:
     """Inside a use case's transaction: if a job runs it, its row says so, with what to send."""
     mark = _RUNNING.get()
@@ -142,9 +153,7 @@ async def applied(session: AsyncSession, org_id: int, reply: Reply) -> None:
         "outbox": [outgoing_to_dict(item, index(item.view)) for item in reply.outbox],
         "views": stored,
     }
-    await session.execute(
-        update(InboxJob).where(InboxJob.id == mark.job_id).values(state="applied", result=result)
-    )
+    await session.execute(_APPLIED, {"job_id": mark.job_id, "result": result})
     mark.posts = any(item.update_ref is None for item in reply.outbox)
 
 
