@@ -8,8 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.alerts import channel_platform
-from handlers.commands.parser import PersonRef
-from handlers.ports import Channel, DeliveryFailed, Directory, NotReachable
+from handlers.ports import Channel, DeliveryFailed, Directory, NotReachable, PersonRef
 from handlers.views import View
 from storage.db import Database
 from storage.models import Identity, Person

@@ -21,10 +21,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import inbox
-from handlers.checkins.interactions import direct_message
-from handlers.commands.parser import ParseError, PersonRef, parse
+from handlers.commands.parser import ParseError, parse
 from handlers.commands.run import run_command
-from handlers.ports import Caller, DeliveryFailed, Services
+from handlers.interactions import direct_message
+from handlers.ports import Caller, DeliveryFailed, PersonRef, Services
 from handlers.views import View
 from storage.db import Database
 from storage.models import Person
@@ -110,7 +110,7 @@ class SlowLane:
         return await run_command(self.main, caller, text)
 
     async def direct_message(self, caller: Caller, text: str) -> View:
-        """A message to the bot (handlers.checkins.interactions.direct_message), a report in the lane.
+        """A message to the bot (handlers.interactions.direct_message), a report in the lane.
 
         A report that fails changed nothing: the message is then read as the core reads any other
         (perhaps the answer to an open prompt), on the caller's loop."""

@@ -14,14 +14,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.checkins.views import taste_label
 from handlers.followups import follow_up_choice
 from handlers.platform_ids import platform_of
 from handlers.ports import Outgoing, Policy
+from handlers.tastes import SOUR, taste_label
 from handlers.views import Fact, View
 from storage.models import Organisation, PainPoint, Person, Project
 
-SOUR = 2  # ratings at or below this are announced
 REFS_KEY = "alerts"  # where a check-in's (or pain point's) message_refs keep the messages of its alert
 
 

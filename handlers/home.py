@@ -15,12 +15,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import painpoint_loop
-from handlers.checkins.lifecycle import SOUR
-from handlers.checkins.views import taste_label
 from handlers.commands.run import run_command
 from handlers.people import FOREVER, UNKNOWN_CALLER, caller_person, is_paused, is_staff
 from handlers.ports import Caller, Services
 from handlers.projects import schedule_text
+from handlers.tastes import SOUR, taste_label
 from handlers.value.report import compute_value
 from handlers.value.view import value_view
 from handlers.views import Choice, View, error

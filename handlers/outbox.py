@@ -12,7 +12,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import inbox
-from handlers.checkins.lifecycle import mark_failed, record_painpoint_ref, record_refs
+from handlers.message_refs import mark_failed, record_painpoint_ref, record_refs
 from handlers.people import UNKNOWN_CALLER, caller_person
 from handlers.ports import Caller, DeliveryFailed, Outgoing, Reply, Services
 from handlers.views import View, error

@@ -7,8 +7,7 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.commands.parser import PersonRef
-from handlers.ports import Caller, Directory
+from handlers.ports import Caller, Directory, PersonRef
 from storage.db import utcnow
 from storage.models import Identity, Person, Project
 from storage.queries import (

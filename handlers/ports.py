@@ -15,12 +15,20 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.commands.parser import PersonRef
 from handlers.views import View
 from storage.db import Database
 from storage.models import Identity, Person
 
 LOOKUP_MARGIN = dt.timedelta(minutes=5)  # clocks differ; a check-in's id never appears before its claim
+
+
+@dataclass(frozen=True)
+class PersonRef:
+    """A person as written: a platform user id (from a mention) or an e-mail address."""
+
+    user_id: str | None = None
+    email: str | None = None
+    written: str = ""
 
 
 class NotReachable(Exception):

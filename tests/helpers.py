@@ -17,8 +17,8 @@ from sqlalchemy.sql import ColumnElement
 
 from bot.channels import Router
 from bot.local.channel import LocalChannel, LocalDirectory
-from handlers.checkins.interactions import act, direct_message
 from handlers.commands.run import run_command
+from handlers.interactions import act, direct_message
 from handlers.ports import Caller, Policy, Services
 from handlers.views import View, view_from_dict
 from storage.db import Database

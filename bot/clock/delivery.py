@@ -5,7 +5,7 @@ The order is what makes a send happen once across crashes and several clocks:
 1. claim the occurrence (handlers.clock.ledger.claim_occurrence → handlers.checkins.lifecycle.open_checkin) in
    its own transaction, with a lease, and commit;
 2. send through the sponsor's channel (bot/channels.py), paced by the workspace's token bucket;
-3. record the message reference (handlers.checkins.lifecycle.record_refs) before doing anything else.
+3. record the message reference (handlers.message_refs.record_refs) before doing anything else.
 
 A claim that never got to 3. is taken over once its lease has run out (bot/clock/scheduler.py). Before
 it is sent again the channel is asked for a message already carrying that check-in (`find_sent` of
@@ -29,7 +29,7 @@ from typing import Any
 
 from bot.channels import Router
 from bot.clock.pacing import Pacing
-from handlers.checkins.lifecycle import mark_failed, question_for, record_refs, refs_updates
+from handlers.checkins.lifecycle import question_for, refs_updates
 from handlers.checkins.views import question, taste_question
 from handlers.clock.ledger import (
     FAILED,
@@ -41,6 +41,7 @@ from handlers.clock.ledger import (
     finish,
     record_reminder,
 )
+from handlers.message_refs import mark_failed, record_refs
 from handlers.outbox import deliver
 from handlers.ports import CannotLook, Channel, DeliveryFailed, Outgoing, Services
 from handlers.reachability import mark_reachable, mark_unreachable

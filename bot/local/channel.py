@@ -8,8 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.commands.parser import PersonRef
-from handlers.ports import LOOKUP_MARGIN, DeliveryFailed
+from handlers.ports import LOOKUP_MARGIN, DeliveryFailed, PersonRef
 from handlers.views import View
 from storage.db import Database, utcnow
 from storage.models import Identity, LocalMessage, Person

@@ -30,9 +30,9 @@ from sqlalchemy import func, select
 from bot.local.channel import PLATFORM
 from bot.platform import PlatformContext
 from bot.work import Unrecorded
-from handlers.checkins.interactions import act
 from handlers.ids import as_id
 from handlers.inbox import NOT_RECORDED, Job
+from handlers.interactions import act
 from handlers.people import identify
 from handlers.ports import Caller
 from handlers.views import View

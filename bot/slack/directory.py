@@ -20,8 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.slack.errors import as_delivery_failed
 from bot.slack.people import remember
 from bot.slack.workspaces import Workspaces
-from handlers.commands.parser import PersonRef
-from handlers.ports import DeliveryFailed, NotReachable
+from handlers.ports import DeliveryFailed, NotReachable, PersonRef
 from storage.models import Person
 
 log = logging.getLogger(__name__)

@@ -38,11 +38,11 @@ from bot.slack.replies import Replies, Responder, is_response_url
 from bot.slack.workspaces import Workspaces
 from bot.work import Unrecorded
 from handlers import home
-from handlers.checkins.forms import form_for
-from handlers.checkins.interactions import act
 from handlers.commands.parser import ParseError, parse
 from handlers.followups import ACTION as FOLLOW_UP
+from handlers.forms import form_for
 from handlers.inbox import NOT_RECORDED, Job, Retry
+from handlers.interactions import act
 from handlers.outbox import OOPS
 from handlers.ports import Caller, Services
 from handlers.views import Choice, View, error

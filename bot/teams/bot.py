@@ -31,8 +31,8 @@ from bot.teams.members import PLATFORM, client_timezone, find_identity, member_f
 from bot.teams.sender import Refused, Sender, tenant_of
 from bot.teams.text import command_text, mentions
 from bot.work import Unrecorded
-from handlers.checkins.interactions import act, action_name
 from handlers.inbox import NOT_RECORDED, Job
+from handlers.interactions import act, action_name
 from handlers.outbox import OOPS, deliver
 from handlers.ports import Caller, DeliveryFailed
 from handlers.reachability import mark_reachable, mark_unreachable

@@ -15,7 +15,7 @@ import json
 import re
 from typing import Any
 
-from handlers.checkins.interactions import action_name
+from handlers.interactions import action_name
 from handlers.views import Choice, Form, View
 
 CARD_TYPE = "application/vnd.microsoft.card.adaptive"

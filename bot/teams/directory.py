@@ -19,8 +19,7 @@ from bot.teams.channel import HOW_TO_INSTALL
 from bot.teams.conversations import teams_of
 from bot.teams.members import member_from, remember
 from bot.teams.sender import Refused, Sender
-from handlers.commands.parser import PersonRef
-from handlers.ports import NotReachable
+from handlers.ports import NotReachable, PersonRef
 from storage.models import Person
 
 MAX_TEAMS = 20  # teams asked per lookup, most recently active first

@@ -12,8 +12,8 @@ from sqlalchemy.orm import joinedload
 from handlers import alerts
 from handlers.checkins.views import question
 from handlers.ids import as_id
-from handlers.painpoint_views import FIX_REFS_KEY
 from handlers.ports import Outgoing, Policy, Reply
+from handlers.tastes import SOUR
 from handlers.text import strip_controls
 from handlers.views import View, error
 from storage.db import utcnow
@@ -24,7 +24,6 @@ from storage.models import (
     Checkin,
     Delivery,
     Organisation,
-    PainPoint,
     Person,
     Project,
 )
@@ -32,8 +31,6 @@ from storage.queries import insert_new
 
 REMIND_AFTER = dt.timedelta(days=2)
 CLOSE_AFTER = dt.timedelta(days=7)
-SOUR = alerts.SOUR  # ratings at or below this are announced
-QUESTION_KINDS = (KIND_TASTE, KIND_PAINPOINT)  # ledger rows of the question itself (not its reminder)
 
 
 class Refused(Exception):
@@ -274,63 +271,6 @@ async def comment_taste(
     outbox = refs_updates(checkin, view)
     outbox += await _taste_alert(session, checkin, project, person, policy)
     return Reply(view, outbox)
-
-
-async def record_refs(
-    session: AsyncSession, checkin_id: int, ref: dict[str, Any], *, alert: bool = False
-) -> None:
-    """Remember where the check-in message lives, so answers can update it in place.
-
-    The check-in's `alert` is kept under "alerts", one per destination, and the check-in's ledger
-    row is left alone."""
-    if alert:
-        about = await session.get(Checkin, checkin_id)
-        if about is not None:
-            refs = dict(about.message_refs or {})
-            kept = dict(alerts.alert_refs(refs) or {})
-            kept[alerts.ref_key(ref)] = ref
-            refs[alerts.REFS_KEY] = kept
-            about.message_refs = refs
-        return
-    checkin = await session.get(Checkin, checkin_id)
-    if checkin is None:
-        return
-    refs = dict(checkin.message_refs or {})
-    refs[str(ref.get("platform", "local"))] = ref
-    checkin.message_refs = refs
-    await session.execute(
-        update(Delivery)
-        .where(Delivery.checkin_id == checkin_id, Delivery.kind.in_(QUESTION_KINDS))  # not its reminder's row
-        .values(status="sent", sent_at=utcnow(), attempts=Delivery.attempts + 1)
-    )
-
-
-async def record_painpoint_ref(
-    session: AsyncSession, point_id: int, ref: dict[str, Any], *, alert: bool = False
-) -> None:
-    """Remember where a pain point's message lives: its alert under "alerts", its "You said, we
-    did" under "fix", one per destination, so that later changes update them in place."""
-    point = await session.get(PainPoint, point_id)
-    if point is None:
-        return
-    refs = dict(point.message_refs or {})
-    key = alerts.REFS_KEY if alert else FIX_REFS_KEY
-    kept = dict(refs.get(key) or {})
-    kept[alerts.ref_key(ref)] = ref
-    refs[key] = kept
-    point.message_refs = refs
-
-
-async def mark_failed(session: AsyncSession, checkin_id: int, reason: str) -> None:
-    checkin = await session.get(Checkin, checkin_id)
-    if checkin is not None and checkin.answered_at is None:
-        checkin.status = "failed"
-        checkin.closed_at = utcnow()
-    await session.execute(
-        update(Delivery)
-        .where(Delivery.checkin_id == checkin_id, Delivery.kind.in_(QUESTION_KINDS))
-        .values(status="failed", error=reason[:500], attempts=Delivery.attempts + 1)
-    )
 
 
 async def open_painpoint_prompt(session: AsyncSession, person: Person, now: dt.datetime) -> Checkin | None:

@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
+from handlers.tastes import TASTES, taste_label
 from handlers.views import Choice, Form, FormField, View
 from storage.models import KIND_TASTE, Checkin
 
-TASTES: dict[int, tuple[str, str]] = {
-    5: ("😋", "Delicious"),
-    4: ("🙂", "Tasty"),
-    3: ("😐", "Bland"),
-    2: ("😕", "Off"),
-    1: ("🤢", "Sour"),
-}
 IMPACTS: tuple[tuple[str, str], ...] = (
     ("1", "1 · minor"),
     ("2", "2 · annoying"),
@@ -19,11 +13,6 @@ IMPACTS: tuple[tuple[str, str], ...] = (
     ("4", "4 · serious"),
     ("5", "5 · keeps me up at night"),
 )
-
-
-def taste_label(rating: int) -> str:
-    emoji, word = TASTES[rating]
-    return f"{emoji} {word}"
 
 
 def follow_up_question(rating: int) -> str:

@@ -23,6 +23,7 @@ from typing import Any
 
 from handlers.csv.kinds import KINDS
 from handlers.ids import parse_id, positive_int
+from handlers.ports import PersonRef
 from handlers.text import name_problem, text_problem, visible
 from storage.models import ASK_CADENCES, CADENCES, DAYS, LATEST_DUE
 
@@ -40,15 +41,6 @@ class ParseError(ValueError):
         super().__init__(message)
         self.message = message
         self.usage = usage
-
-
-@dataclass(frozen=True)
-class PersonRef:
-    """A person as written: a platform user id (from a mention) or an e-mail address."""
-
-    user_id: str | None = None
-    email: str | None = None
-    written: str = ""
 
 
 @dataclass(frozen=True)

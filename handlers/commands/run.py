@@ -18,11 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers import followups, outcomes, painpoint_loop, painpoints, projects
 from handlers.checkins.lifecycle import open_checkin, open_taste_checkin, taken_alert
 from handlers.checkins.views import question
-from handlers.commands.parser import SPECS, Command, ParseError, PersonRef, Spec, parse
+from handlers.commands.parser import SPECS, Command, ParseError, Spec, parse
 from handlers.csv.api import export_csv
 from handlers.outbox import Rollback, perform_as
 from handlers.people import FOREVER, display, is_admin, is_paused, is_sponsor, is_staff, resolve_person
-from handlers.ports import Caller, NotReachable, Outgoing, Reply, Services
+from handlers.ports import Caller, NotReachable, Outgoing, PersonRef, Reply, Services
 from handlers.value.report import compute_value, recent_comments
 from handlers.value.view import value_view
 from handlers.views import Attachment, View, error, info, number

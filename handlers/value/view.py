@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from handlers.checkins.views import TASTES
+from handlers.tastes import TASTES
 from handlers.value.charts import month_label, trend_chart
 from handlers.views import Fact, View
 

@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.slack.people import SlackPeople, remember
-from handlers.commands.parser import PersonRef
 from handlers.commands.run import run_command
+from handlers.ports import PersonRef
 from storage.db import Database
 from storage.models import Identity, Person, Project
 from tests.helpers import World, make_world

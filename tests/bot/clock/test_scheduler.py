@@ -19,9 +19,10 @@ from sqlalchemy import func, select, update
 from bot.channels import Router
 from bot.clock.scheduler import Clock, ClockConfig, ClockRefused, SqliteLeadership
 from bot.local.channel import LocalChannel
-from handlers.checkins.lifecycle import mark_failed, open_checkin
+from handlers.checkins.lifecycle import open_checkin
 from handlers.clock.deliveries import listing
 from handlers.clock.ledger import claim_occurrence
+from handlers.message_refs import mark_failed
 from handlers.views import view_from_dict
 from storage.db import Database
 from storage.models import (

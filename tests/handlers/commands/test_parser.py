@@ -10,7 +10,8 @@ import datetime as dt
 
 import pytest
 
-from handlers.commands.parser import SPECS, ParseError, PersonRef, parse, parse_amount, parse_person, tokenize
+from handlers.commands.parser import SPECS, ParseError, parse, parse_amount, parse_person, tokenize
+from handlers.ports import PersonRef
 
 PROJECT_ADD_USAGE = next(s.usage for s in SPECS if s.name == "project add")
 OUTCOME_ADD_USAGE = next(s.usage for s in SPECS if s.name == "outcome add")

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from handlers.checkins.interactions import act, direct_message
+from handlers.interactions import act, direct_message
 from handlers.ports import Caller
 from handlers.views import View
 from storage.db import Database, utcnow
