@@ -12,10 +12,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers import painpoint_loop
 from handlers.checkins import lifecycle
 from handlers.outbox import perform_as
-from handlers.painpoint_views import FIX_COMMENT
+from handlers.painpoints import loop
+from handlers.painpoints.views import FIX_COMMENT
 from handlers.ports import Caller, Reply, Services
 from handlers.views import View, error
 from storage.models import KIND_PAINPOINT, KIND_TASTE, Person, Project
@@ -31,7 +31,7 @@ async def form_for(services: Services, caller: Caller, action: str, payload: Any
 
     async def work(session: AsyncSession, person: Person) -> Reply:
         if kind is None:  # ❌ Not yet's "what is still wrong?"
-            return await painpoint_loop.fix_form(session, person, payload)
+            return await loop.fix_form(session, person, payload)
         try:
             checkin = await lifecycle.load_for_answer(session, person, payload.get("checkin"), kind)
         except lifecycle.Refused as exc:

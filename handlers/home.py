@@ -14,8 +14,8 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers import painpoint_loop
 from handlers.commands.run import run_command
+from handlers.painpoints import loop
 from handlers.people import FOREVER, UNKNOWN_CALLER, caller_person, is_paused, is_staff
 from handlers.ports import Caller, Services
 from handlers.projects import schedule_text
@@ -56,7 +56,7 @@ async def home(services: Services, caller: Caller, notice: View | None = None) -
         own = [p for p in await sponsored_projects(session, person.id) if not p.archived]
         sections: list[View] = [notice] if notice is not None else []
         if staff:
-            mine = await painpoint_loop.owned(session, person)
+            mine = await loop.owned(session, person)
             sections += [
                 await _summary(session, services, caller.org_id),
                 *([mine] if mine is not None else []),

@@ -10,12 +10,13 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers import followups, painpoint_loop, painpoints
+from handlers import followups
 from handlers.checkins import lifecycle
 from handlers.commands.parser import ParseError, is_prefixed, parse
 from handlers.commands.run import run_command
 from handlers.outbox import perform_as
-from handlers.painpoint_views import FIX_ACTION, FIX_COMMENT
+from handlers.painpoints import loop, tracking
+from handlers.painpoints.views import FIX_ACTION, FIX_COMMENT
 from handlers.ports import Caller, Outgoing, Policy, Reply, Services
 from handlers.views import View, error
 from storage.models import KIND_PAINPOINT, Checkin, PainPoint, Person, Project
@@ -47,7 +48,7 @@ async def _taken_updates(session: AsyncSession, payload: dict[str, Any], policy:
         checkin = await session.get(Checkin, payload["checkin"])
         return await lifecycle.taken_alert(session, checkin, policy) if checkin else []
     point = await session.get(PainPoint, payload["painpoint"])
-    return await painpoint_loop.taken_alert(session, point) if point else []
+    return await loop.taken_alert(session, point) if point else []
 
 
 async def act(
@@ -73,16 +74,16 @@ async def act(
                 reply.outbox += await _taken_updates(session, payload, policy)
             return reply
         if name == FIX_ACTION:
-            return await painpoint_loop.answer_fix(session, person, payload, policy)
+            return await loop.answer_fix(session, person, payload, policy)
         if name == FIX_COMMENT:
-            return await painpoint_loop.comment_fix(session, person, payload, values.get("comment"))
+            return await loop.comment_fix(session, person, payload, values.get("comment"))
         checkin_id = payload.get("checkin")
         if name == "taste":
             return await lifecycle.answer_taste(session, person, checkin_id, payload.get("rating"), policy)
         if name == "taste_comment":
             return await lifecycle.comment_taste(session, person, checkin_id, values.get("comment"), policy)
         if name == "painpoint":
-            return await painpoints.report(
+            return await tracking.report(
                 session, person, checkin_id, values.get("text"), values.get("impact"), policy
             )
         try:
@@ -124,7 +125,7 @@ async def _answer_prompt(services: Services, caller: Caller, text: str) -> View:
     """Record the text as the answer to the caller's open pain-point prompt; not ok when none."""
 
     async def work(session: AsyncSession, person: Person) -> Reply:
-        reply = await painpoints.report_by_reply(session, person, text, services.policy)
+        reply = await tracking.report_by_reply(session, person, text, services.policy)
         return reply or Reply(View(ok=False))
 
     return await perform_as(services, caller, work)

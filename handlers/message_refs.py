@@ -13,7 +13,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import alerts
-from handlers.painpoint_views import FIX_REFS_KEY
+from handlers.painpoints.views import FIX_REFS_KEY
 from storage.db import utcnow
 from storage.models import KIND_PAINPOINT, KIND_TASTE, Checkin, Delivery, PainPoint
 

@@ -14,7 +14,7 @@ Each tick, in the leading process only:
 2. recover: take over claims whose lease ran out without a recorded send (a crashed clock);
 3. remind: queue the one reminder of taste check-ins unanswered after two days;
 4. close: close check-ins unanswered after seven days and show them closed;
-5. overdue: remind the owner of a pain point past its due date, once (handlers/painpoint_loop.py).
+5. overdue: remind the owner of a pain point past its due date, once (handlers/painpoints/loop.py).
 
 Delivery workers (bot/clock/delivery.py) drain the queues, a few per queue, paced per workspace.
 
@@ -60,7 +60,7 @@ from handlers.clock.ledger import (
     stale_checkins,
 )
 from handlers.outbox import deliver
-from handlers.painpoint_loop import due_reminders
+from handlers.painpoints.loop import due_reminders
 from handlers.ports import Services
 from storage.db import Database
 

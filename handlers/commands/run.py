@@ -15,12 +15,13 @@ from dataclasses import dataclass, replace
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers import followups, outcomes, painpoint_loop, painpoints, projects
+from handlers import followups, outcomes, projects
 from handlers.checkins.lifecycle import open_checkin, open_taste_checkin, taken_alert
 from handlers.checkins.views import question
 from handlers.commands.parser import SPECS, Command, ParseError, Spec, parse
 from handlers.csv.api import export_csv
 from handlers.outbox import Rollback, perform_as
+from handlers.painpoints import loop, tracking
 from handlers.people import FOREVER, display, is_admin, is_paused, is_sponsor, is_staff, resolve_person
 from handlers.ports import Caller, NotReachable, Outgoing, PersonRef, Reply, Services
 from handlers.value.report import compute_value, recent_comments
@@ -243,7 +244,7 @@ async def _painpoints(ctx: Context, command: Command) -> Reply:
     name = command.options.get("project")
     project = await _project_named(ctx, name) if name else None
     return Reply(
-        await painpoints.listing(ctx.session, ctx.caller.org_id, command.positional or "open", project)
+        await tracking.listing(ctx.session, ctx.caller.org_id, command.positional or "open", project)
     )
 
 
@@ -253,11 +254,11 @@ async def _painpoint(ctx: Context, command: Command) -> Reply:
     o = command.options
     if "owner" in o:
         owner = await _person(ctx, o["owner"])
-        return await painpoint_loop.assign(ctx.session, ctx.person, command.positional, owner, o.get("due"))
+        return await loop.assign(ctx.session, ctx.person, command.positional, owner, o.get("due"))
     if "note" in o:
-        return await painpoint_loop.add_note(ctx.session, ctx.person, command.positional, o["note"])
+        return await loop.add_note(ctx.session, ctx.person, command.positional, o["note"])
     return Reply(
-        await painpoints.attach_measure(
+        await tracking.attach_measure(
             ctx.session, ctx.caller.org_id, command.positional, o["metric"], o["baseline"], o.get("better")
         )
     )
@@ -266,15 +267,15 @@ async def _painpoint(ctx: Context, command: Command) -> Reply:
 @handles("painpoint resolve")
 async def _painpoint_resolve(ctx: Context, command: Command) -> Reply:
     """Resolve, then tell the reporter "You said, we did" when it was not resolved before."""
-    point = await painpoints.get_point(ctx.session, ctx.caller.org_id, command.positional)
+    point = await tracking.get_point(ctx.session, ctx.caller.org_id, command.positional)
     was_resolved = point is not None and point.status == "resolved"
     fix = command.options.get("fix")
-    view = await painpoints.resolve(
+    view = await tracking.resolve(
         ctx.session, ctx.caller.org_id, command.positional, command.options.get("after"), fix
     )
     if not view.ok or point is None:
         return Reply(view)
-    outbox, lines = await painpoint_loop.after_resolve(
+    outbox, lines = await loop.after_resolve(
         ctx.session, ctx.person, point, fix, not was_resolved, ctx.services.policy
     )
     return Reply(replace(view, lines=(*view.lines, *lines)), outbox)
@@ -282,7 +283,7 @@ async def _painpoint_resolve(ctx: Context, command: Command) -> Reply:
 
 @handles("painpoints mine")
 async def _painpoints_mine(ctx: Context, command: Command) -> Reply:
-    return Reply(await painpoint_loop.mine(ctx.session, ctx.person))
+    return Reply(await loop.mine(ctx.session, ctx.person))
 
 
 @handles("followup")

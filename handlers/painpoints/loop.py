@@ -1,7 +1,7 @@
 """Closing the loop on a pain point: an owner, notes, a fix the sponsor hears of and confirms.
 
 Every change is a `PainPointEvent` (who, what, when). Resolving tells the reporter "You said, we
-did" (handlers/painpoint_views.py); their ✅ Fixed confirms it, their ❌ Not yet reopens it and
+did" (handlers/painpoints/views.py); their ✅ Fixed confirms it, their ❌ Not yet reopens it and
 tells the owner and the alert channel. Only the reporter may answer; a forged button of someone
 else's pain point is refused and changes nothing.
 """
@@ -15,8 +15,8 @@ from sqlalchemy import exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import alerts
-from handlers import painpoint_views as views
 from handlers.ids import as_id
+from handlers.painpoints import views
 from handlers.people import is_staff
 from handlers.ports import Outgoing, Policy, Reply
 from handlers.text import strip_controls
