@@ -262,17 +262,7 @@ class SlackListeners:
         return await self.accept(ack, "taste", self._click(body, action, context))
 
     async def do_taste(self, job: Job) -> None:
-        body = job.body
-        tell = self.ephemeral(body)
-        async with self.guard(tell):
-            payload = blocks.decode_value(body["value"])
-            action_id = str(body["action_id"])
-            if payload.get("rating") != int(action_id[-1]):
-                raise BadValue("That button is not one I know; nothing was changed.")
-            caller = await self.caller(body["team_id"], body["user_id"])
-            view = job.done or await act(self.services, caller, action_id, payload)
-            if not view.ok and tell is not None:
-                await tell(view)
+        await self._answer_click(job, lambda payload, action_id: payload.get("rating") == int(action_id[-1]))
 
     async def on_fix(
         self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
@@ -281,14 +271,21 @@ class SlackListeners:
 
     async def do_fix(self, job: Job) -> None:
         """The sponsor's answer to "Is it fixed?"; the message is updated in place by the use case."""
+        await self._answer_click(
+            job, lambda payload, action_id: payload.get("fixed") is (action_id == "fix_yes")
+        )
+
+    async def _answer_click(self, job: Job, matches: Callable[[dict[str, Any], str], bool]) -> None:
+        """A sponsor's button: its value must match the button it came on (a forged pair is refused)."""
         body = job.body
         tell = self.ephemeral(body)
         async with self.guard(tell):
             payload = blocks.decode_value(body["value"])
-            if payload.get("fixed") is not (str(body["action_id"]) == "fix_yes"):
+            action_id = str(body["action_id"])
+            if not matches(payload, action_id):
                 raise BadValue("That button is not one I know; nothing was changed.")
             caller = await self.caller(body["team_id"], body["user_id"])
-            view = job.done or await act(self.services, caller, str(body["action_id"]), payload)
+            view = job.done or await act(self.services, caller, action_id, payload)
             if not view.ok and tell is not None:
                 await tell(view)
 

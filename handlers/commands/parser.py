@@ -154,30 +154,27 @@ def _day(text: str) -> str:
     raise ValueError(f"'{text}' is not a day (mon, tue, wed, thu, fri, sat, sun)")
 
 
-def _text(text: str) -> str:
-    """A name: runs of whitespace become one space; control characters (ESC, bidi overrides...) refuse it."""
+def _one_line(text: str, limit: int) -> str:
+    """Runs of whitespace become one space; control characters (ESC, bidi overrides...) refuse it."""
     problem = text_problem(text)
     if problem:
         raise ValueError(problem)
     value = " ".join(text.split())
     if not value:
         raise ValueError("is empty")
-    if len(value) > 200:
-        raise ValueError("is longer than 200 characters")
+    if len(value) > limit:
+        raise ValueError(f"is longer than {limit:,} characters")
     return value
+
+
+def _text(text: str) -> str:
+    """A name: one line of up to 200 characters."""
+    return _one_line(text, 200)
 
 
 def _long_text(text: str) -> str:
     """A note, a fix, what was done: like a name, up to 3,000 characters."""
-    problem = text_problem(text)
-    if problem:
-        raise ValueError(problem)
-    value = " ".join(text.split())
-    if not value:
-        raise ValueError("is empty")
-    if len(value) > 3000:
-        raise ValueError("is longer than 3,000 characters")
-    return value
+    return _one_line(text, 3000)
 
 
 def _unit(text: str) -> str:
