@@ -4,7 +4,7 @@ aiosqlite runs every call on a thread of its own, and SQLAlchemy's adapter makes
 each step of a statement: open a cursor, execute, fetch the rows, close the cursor. Each is a
 hand-over to that thread and back (a queue, a future, a wake-up of the event loop), and under load
 the thread's turn for the GIL is the expensive part: a rating click's transaction (five statements,
-a commit, the pool's rollback on return) made about twenty of them, a sixth of the click's CPU.
+a commit, the pool's rollback on return) made about twenty, a fifth of the event loop's time.
 
 Here a statement is one call that does all four steps in the thread and brings back the rows and
 the cursor's attributes. A commit or rollback with no transaction open (a transaction that only
