@@ -162,7 +162,7 @@ class Checkin(Base):
             "followed_up_at",
         ),
         Index(
-            "ix_checkins_project_next", "project_id", "kind", "sent_at", "sponsor_id", "answered_at", "rating"
+            "ix_checkins_project_next", "project_id", "sponsor_id", "kind", "sent_at", "answered_at", "rating"
         ),
     )
 

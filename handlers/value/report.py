@@ -24,13 +24,13 @@ Choices where METRICS.md leaves room:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from itertools import pairwise
 from typing import Any
 
 from sqlalchemy import Float, Select, and_, case, func, literal, null, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from storage.models import KIND_TASTE, Checkin, Organisation, Outcome, PainPoint, PainPointEvent, Project
@@ -347,69 +347,63 @@ async def _loop(
 ) -> dict[str, Any]:
     """What the PMO did about sour answers in the window: taken, how fast, and the next answer.
 
-    One covering-index read of the sour answers (a few per project and window), then, when there
-    are any, one of the answered check-ins of their projects sent after the earliest of them; the
-    next answer of each is the first of those of the same project and sponsor sent later."""
-    rows = (
+    Counted by the database in one read of the sour answers (a covering index), each one's next
+    answer found by an index seek (`_next_rating`); then the follow-up times of the taken ones,
+    which are few, for their median."""
+    sour = and_(
+        scope,
+        Checkin.kind == KIND_TASTE,
+        Checkin.answered_at >= start,
+        Checkin.answered_at < end,
+        Checkin.rating <= SOUR,
+    )
+    answers = select(Checkin.followed_up_by, _next_rating().label("next")).where(sour).subquery()
+    counts = (
         await session.execute(
             select(
-                Checkin.project_id,
-                Checkin.sponsor_id,
-                Checkin.sent_at,
-                Checkin.answered_at,
-                Checkin.followed_up_by,
-                Checkin.followed_up_at,
-            ).where(
-                scope,
-                Checkin.kind == KIND_TASTE,
-                Checkin.answered_at >= start,
-                Checkin.answered_at < end,
-                Checkin.rating <= SOUR,
+                func.count(),
+                func.count(answers.c.followed_up_by),
+                func.count(answers.c.next),
+                func.count().filter(answers.c.next >= GOOD),
             )
         )
-    ).all()
-    taken = [row for row in rows if row.followed_up_by is not None]
-    hours = [
-        max((row.followed_up_at - row.answered_at).total_seconds() / 3600, 0.0)
-        for row in taken
-        if row.followed_up_at is not None
-    ]
-    next_ratings = await _next_ratings(session, rows)
-    recovered = sum(1 for rating in next_ratings if rating >= GOOD)
+    ).one()
+    n_sour, taken, with_next, recovered = (int(value or 0) for value in counts)
+    hours: list[float] = []
+    if taken:
+        followed = await session.execute(
+            select(Checkin.answered_at, Checkin.followed_up_at).where(
+                sour, Checkin.followed_up_by.is_not(None), Checkin.followed_up_at.is_not(None)
+            )
+        )
+        hours = [max((up - answered).total_seconds() / 3600, 0.0) for answered, up in followed]
     return {
-        "sour": len(rows),
-        "followed_up": len(taken),
+        "sour": n_sour,
+        "followed_up": taken,
         "median_hours_to_follow_up": round_half_away(_median(hours), 1),
         "recovered": recovered,
-        "recovery_pct": round_half_away(_pct(recovered, len(next_ratings)), 1),
+        "recovery_pct": round_half_away(_pct(recovered, with_next), 1),
     }
 
 
-async def _next_ratings(session: AsyncSession, sour: Sequence[Any]) -> list[int]:
-    """The rating of each sour answer's next answer, for those that have one."""
-    if not sour:
-        return []
-    later = await session.execute(
-        select(Checkin.project_id, Checkin.sponsor_id, Checkin.sent_at, Checkin.rating)
+def _next_rating() -> Any:
+    """The rating of a sour answer's next answer: the earliest later check-in of the same project
+    and sponsor that has been answered (unanswered ones in between are skipped), or NULL."""
+    later = aliased(Checkin)
+    return (
+        select(later.rating)
         .where(
-            Checkin.project_id.in_({row.project_id for row in sour}),
-            Checkin.kind == KIND_TASTE,
-            Checkin.sent_at > min(row.sent_at for row in sour),
-            Checkin.answered_at.is_not(None),
+            later.project_id == Checkin.project_id,
+            later.sponsor_id == Checkin.sponsor_id,
+            later.kind == KIND_TASTE,
+            later.sent_at > Checkin.sent_at,
+            later.answered_at.is_not(None),
         )
-        .order_by(Checkin.sent_at)
+        .order_by(later.sent_at)
+        .limit(1)
+        .correlate(Checkin)
+        .scalar_subquery()
     )
-    answered: dict[tuple[int, int], list[tuple[dt.datetime, int]]] = {}
-    for row in later:
-        answered.setdefault((row.project_id, row.sponsor_id), []).append((row.sent_at, row.rating))
-    ratings = []
-    for row in sour:
-        found = next(
-            (r for sent, r in answered.get((row.project_id, row.sponsor_id), []) if sent > row.sent_at), None
-        )
-        if found is not None:
-            ratings.append(found)
-    return ratings
 
 
 async def _median_days_to_resolve(

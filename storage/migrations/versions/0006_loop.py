@@ -49,7 +49,7 @@ def upgrade() -> None:
         )
         batch_op.create_index(
             "ix_checkins_project_next",
-            ["project_id", "kind", "sent_at", "sponsor_id", "answered_at", "rating"],
+            ["project_id", "sponsor_id", "kind", "sent_at", "answered_at", "rating"],
             unique=False,
         )
     op.create_table(
