@@ -19,9 +19,9 @@ import math
 import re
 
 from handlers.text import name_problem, text_problem, visible
-from storage.models import CADENCES, DAYS, LATEST_DUE
+from storage.models import CADENCES, DAYS, LATEST_DUE, PAINPOINT_STATUSES
 
-STATUSES = ("open", "resolved")
+STATUSES = PAINPOINT_STATUSES
 BETTER = ("lower", "higher")
 ONE_TO_FIVE = {str(n): n for n in range(1, 6)}
 

@@ -54,13 +54,20 @@ class ImportResult:
         return text + (f" ({', '.join(extra)})." if extra else ".")
 
 
-def _header_problem(found: list[str], kind: CsvKind) -> str | None:
+def _header(found: list[str], kind: CsvKind) -> tuple[tuple[str, ...] | None, str | None]:
+    """The file's columns when its header is one the kind accepts, else the problem with it."""
     names = [cell.strip() for cell in found]
     if names and names[0].startswith("\ufeff"):
         names[0] = names[0][1:].strip()
-    if tuple(names) == kind.columns:
-        return None
+    if tuple(names) in kind.headers():
+        return tuple(names), None
+    return None, _header_problem(names, kind)
+
+
+def _header_problem(names: list[str], kind: CsvKind) -> str:
     reason = f"the header must be exactly {','.join(kind.columns)}"
+    if kind.older_columns is not None:
+        reason += f" (or its first {len(kind.older_columns)} columns)"
     if not _is_unicode("".join(names)):
         return f"{reason}; found text that is not UTF-8"
     other = [other.name for other in KINDS.values() if tuple(names) == other.columns]
@@ -71,7 +78,7 @@ def _header_problem(found: list[str], kind: CsvKind) -> str | None:
 
 def _records(stream: TextIO, kind: CsvKind, problems: Problems) -> Iterator[tuple[int, list[str]]]:
     """(first physical line, cells) of each non-blank data row, after checking the header."""
-    width = len(kind.columns)
+    columns = kind.columns
     reader = csv.reader(stream, strict=True)
     last = 0  # the physical line the previous record ended on
     header = True
@@ -80,20 +87,21 @@ def _records(stream: TextIO, kind: CsvKind, problems: Problems) -> Iterator[tupl
             line, last = last + 1, reader.line_num
             if header:
                 header = False
-                reason = _header_problem(fields, kind)
-                if reason:
-                    problems.add(line, reason)
+                found, reason = _header(fields, kind)
+                if found is None:
+                    problems.add(line, str(reason))
                     problems.fatal = True
                     return
+                columns = found
                 continue
             joined = "".join(fields)
             if not joined.isascii() and not _is_unicode(joined):
                 problems.add(line, "is not UTF-8 text")
                 continue
-            if len(fields) != width:
+            if len(fields) != len(columns):
                 if joined.strip():
                     problems.add(
-                        line, f"has {len(fields)} fields, expected {width} ({','.join(kind.columns)})"
+                        line, f"has {len(fields)} fields, expected {len(columns)} ({','.join(columns)})"
                     )
                 continue
             if not fields[0] and not joined.strip():

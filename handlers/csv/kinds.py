@@ -31,6 +31,11 @@ class CsvKind:
     plan: Callable[[], plans.Plan]  # the first pass's bookkeeping
     write: Writer  # the second pass
     rows: streams.Stream  # export
+    older_columns: tuple[str, ...] | None = None  # an earlier header whose files still import
+
+    def headers(self) -> tuple[tuple[str, ...], ...]:
+        """The headers a file of this kind may have: its columns, then the older ones."""
+        return (self.columns,) if self.older_columns is None else (self.columns, self.older_columns)
 
 
 # fmt: off
@@ -39,7 +44,8 @@ KINDS: Mapping[str, CsvKind] = {kind.name: kind for kind in (
     CsvKind("projects",   rows.ProjectRow._fields,   lambda: rows.parse_project,   plans.ProjectsPlan,   store.write_projects,   streams.projects),
     CsvKind("responses",  rows.ResponseRow._fields,  rows.ResponseParser,          plans.ResponsesPlan,  store.write_responses,  streams.responses),
     CsvKind("outcomes",   rows.OutcomeRow._fields,   lambda: rows.parse_outcome,   plans.OutcomesPlan,   store.write_outcomes,   streams.outcomes),
-    CsvKind("painpoints", rows.PainpointRow._fields, lambda: rows.parse_painpoint, plans.PainpointsPlan, store.write_painpoints, streams.painpoints),
+    CsvKind("painpoints", rows.PainpointRow._fields, lambda: rows.parse_painpoint, plans.PainpointsPlan, store.write_painpoints, streams.painpoints,
+            older_columns=rows.OLDER_PAINPOINT_COLUMNS),
 )}
 # fmt: on
 

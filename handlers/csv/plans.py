@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.csv.formats import shown
 from handlers.csv.problems import Problems
-from handlers.csv.refs import Refs, existing_projects
+from handlers.csv.refs import Refs, existing_projects, existing_staff
 from handlers.csv.rows import OutcomeRow, PainpointRow, ProjectRow, ResponseRow, Row
 from storage.queries import name_key
 
@@ -80,11 +80,25 @@ class OutcomesPlan(_KeyedPlan):
 
 @dataclass
 class PainpointsPlan(_KeyedPlan):
+    owners: dict[str, list[int]] = field(default_factory=dict)  # owner token → the lines naming them
+
     def note(self, line: int, row: Row, problems: Problems) -> None:
         assert isinstance(row, PainpointRow)
         self.refs.note(row.project, row.reported_by)
+        if row.owner is not None:
+            self.owners.setdefault(row.owner, []).append(line)
         key = (name_key(row.project), row.reported_at, row.text)
         self.repeat(key, line, "project, reported_at and text", problems)
+
+    async def check(self, session: AsyncSession, org_id: int, problems: Problems) -> None:
+        """An owner must already be PMO staff, as for `painpoint ID owner:` (CONTRACT.md section 4)."""
+        self.refs.staff = await existing_staff(session, org_id, self.owners)
+        for token, lines in self.owners.items():
+            if token not in self.refs.staff:
+                for line in lines:
+                    problems.add(
+                        line, f"owner {shown(token)} is not PMO staff (an admin can run 'staff add' first)"
+                    )
 
 
 _EPOCH = dt.datetime(1970, 1, 1)

@@ -13,9 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.csv import formats as cf
+from handlers.people import is_staff
 from handlers.platform_ids import platform_of
 from storage.db import utcnow
-from storage.models import Project
+from storage.models import Person, Project
 from storage.queries import (
     add_identity,
     add_person,
@@ -33,6 +34,7 @@ class Refs:
 
     projects: dict[str, tuple[str, str | None]] = field(default_factory=dict)
     people: set[str] = field(default_factory=set)
+    staff: dict[str, int] = field(default_factory=dict)  # people who must already be PMO staff, by token
     _written: set[str] = field(default_factory=set, repr=False)  # project names as written, seen already
 
     def note(self, project: str | None, person: str | None) -> None:
@@ -50,10 +52,7 @@ async def resolve_people(
     ids: dict[str, int] = {}
     created = 0
     for token in sorted(set(tokens)):
-        if cf.is_email(token):
-            found = await find_person_by_email(session, org_id, token)
-        else:
-            found = await find_person_by_external_id(session, org_id, token)
+        found = await find_person(session, org_id, token)
         if found is None:
             if cf.is_email(token):
                 found = await add_person(session, org_id, token.split("@", 1)[0], email=token)
@@ -63,6 +62,23 @@ async def resolve_people(
             created += 1
         ids[token] = found.id
     return ids, created
+
+
+async def find_person(session: AsyncSession, org_id: int, token: str) -> Person | None:
+    """The person a file's e-mail or platform user id names, if the bot knows them."""
+    if cf.is_email(token):
+        return await find_person_by_email(session, org_id, token)
+    return await find_person_by_external_id(session, org_id, token)
+
+
+async def existing_staff(session: AsyncSession, org_id: int, tokens: Iterable[str]) -> dict[str, int]:
+    """Person ids of the tokens that name PMO staff (never created: an owner must be staff already)."""
+    found: dict[str, int] = {}
+    for token in sorted(set(tokens)):
+        person = await find_person(session, org_id, token)
+        if person is not None and is_staff(person):
+            found[token] = person.id
+    return found
 
 
 async def existing_projects(session: AsyncSession, org_id: int, keys: Iterable[str]) -> dict[str, int]:

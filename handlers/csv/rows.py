@@ -55,7 +55,19 @@ class PainpointRow(NamedTuple):
     baseline: float | None
     after: float | None
     better: str
+    owner: str | None  # an e-mail or platform user id of PMO staff
+    fix: str | None
+    confirmed: bool | None  # the reporter's answer to "Is it fixed?"; None: not answered
 
+
+class OlderPainpointRow(PainpointRow):
+    """A row of a file with only the first eleven columns: owner, fix and confirmed stay as stored."""
+
+    __slots__ = ()
+
+
+OLDER_PAINPOINT_COLUMNS = PainpointRow._fields[:11]  # the columns before the loop's (CONTRACT.md section 6)
+CONFIRMED = {"yes": True, "no": False}
 
 Row = ProjectRow | ResponseRow | OutcomeRow | PainpointRow
 Parsed = tuple[Row | None, list[str]]
@@ -125,6 +137,7 @@ def parse_outcome(f: list[str]) -> Parsed:
 
 
 def parse_painpoint(f: list[str]) -> Parsed:
+    """A row of either width: all fourteen columns, or only the first eleven (owner, fix, confirmed kept)."""
     project, p = _project(f)
     reported_by = _cell(p, cf.person, f[1], "reported_by")
     reported_at = _cell(p, cf.timestamp, f[2], "reported_at", required=True)
@@ -136,20 +149,42 @@ def parse_painpoint(f: list[str]) -> Parsed:
     baseline = _cell(p, cf.number, f[8], "baseline")
     after = _cell(p, cf.number, f[9], "after")
     better = _cell(p, cf.choice, f[10], "better", cf.BETTER) or "lower"
+    older = len(f) == len(OLDER_PAINPOINT_COLUMNS)
+    owner = fix = confirmed = None
+    if not older:
+        owner = _cell(p, cf.person, f[11], "owner") if f[11].strip() else None
+        fix = _cell(p, cf.free_text, f[12], "fix")
+        answer = _cell(p, cf.choice, f[13], "confirmed", tuple(CONFIRMED))
+        confirmed = None if answer is None else CONFIRMED[answer]
+    reopened = confirmed is False  # ❌ Not yet put it back to open; its resolved_at is kept
     if not f[5].strip():
-        p.append("status is required (open or resolved)")
+        p.append("status is required (open, in_progress or resolved)")
     elif status == "resolved" and resolved_at is None and not f[6].strip():
         p.append("status is resolved but resolved_at is empty")
-    elif status == "open" and resolved_at is not None:
-        p.append("resolved_at is set but status is open")
+    elif status in ("open", "in_progress") and resolved_at is not None and not reopened:
+        p.append(f"resolved_at is set but status is {status}")
+    elif status == "in_progress" and not older and owner is None and not f[11].strip():
+        p.append("status is in_progress but owner is empty")
     if resolved_at is not None and reported_at is not None and resolved_at < reported_at:
         p.append("resolved_at is before reported_at")
     if p:
         return None, p
-    row = PainpointRow(
-        project, reported_by, reported_at, text, impact, status, resolved_at, metric, baseline, after, better
+    fields = (
+        project,
+        reported_by,
+        reported_at,
+        text,
+        impact,
+        status,
+        resolved_at,
+        metric,
+        baseline,
+        after,
+        better,
     )
-    return row, p
+    if older:
+        return OlderPainpointRow(*fields, None, None, None), p
+    return PainpointRow(*fields, owner, fix, confirmed), p
 
 
 class _Unusual(Exception):

@@ -5,7 +5,8 @@ project and metric, responses by project, sponsor and sent_at, pain points by pr
 reported_at and text); a row whose key exists updates that row, or is skipped when nothing
 differs. Two kinds of values are never erased by a re-import, because history hangs off them:
 a check-in's answer (an unanswered row leaves an answered check-in alone) and an outcome's
-current value (an empty `current` leaves the last measurement in place).
+current value (an empty `current` leaves the last measurement in place). A pain-point file with
+only the older eleven columns leaves each pain point's owner, fix and confirmation as they are.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.csv.bulk import Bulk, batched
 from handlers.csv.refs import CHUNK, Refs, existing_projects, resolve_people, resolve_projects
-from handlers.csv.rows import OutcomeRow, PainpointRow, ProjectRow, ResponseRow, Row
+from handlers.csv.rows import OlderPainpointRow, OutcomeRow, PainpointRow, ProjectRow, ResponseRow, Row
 from storage.db import utcnow
 from storage.models import KIND_TASTE, Answer, Checkin, Measurement, Outcome, PainPoint, Project
 from storage.queries import name_key
@@ -45,8 +46,8 @@ CHECKIN_COLUMNS = (
     "message_refs",
 )
 ANSWER_COLUMNS = ("org_id", "checkin_id", "person_id", "rating", "comment", "answered_at")
-# A pain-point row's fields after `project` are stored in columns of the same names.
-PAINPOINT_COLUMNS = ("org_id", "project_id", *PainpointRow._fields[1:])
+# A pain-point row's fields after `project` are stored in columns of the same names, but its owner's id.
+PAINPOINT_COLUMNS = ("org_id", "project_id", *PainpointRow._fields[1:11], "owner_id", "fix", "confirmed")
 
 
 @dataclass
@@ -218,7 +219,7 @@ async def write_painpoints(session: AsyncSession, org_id: int, refs: Refs, rows:
         for _line, row in batch:
             assert isinstance(row, PainpointRow)
             pid = project_id(row.project)
-            values = {
+            values: dict[str, Any] = {
                 "reported_by": people[row.reported_by],
                 "impact": row.impact,
                 "status": row.status,
@@ -228,13 +229,17 @@ async def write_painpoints(session: AsyncSession, org_id: int, refs: Refs, rows:
                 "after": row.after,
                 "better": row.better,
             }
+            owner_id = None if row.owner is None else refs.staff[row.owner]
+            if not isinstance(row, OlderPainpointRow):  # an older file leaves the loop's columns as stored
+                values.update(owner_id=owner_id, fix=row.fix, confirmed=row.confirmed)
             point = existing.get((pid, row.reported_at, row.text))
             if point is not None:
                 _count_change(counts, _assign(point, values))
                 continue
             new.append(
                 (org_id, pid, values["reported_by"], time(row.reported_at), row.text, row.impact, row.status,
-                 time(row.resolved_at), row.metric, row.baseline, row.after, row.better)
+                 time(row.resolved_at), row.metric, row.baseline, row.after, row.better, owner_id, row.fix,
+                 row.confirmed)
             )  # fmt: skip
         await bulk.insert(PainPoint.__table__, PAINPOINT_COLUMNS, new)
         counts.created += len(new)

@@ -21,6 +21,7 @@ from handlers.csv import formats as cf
 from storage.models import KIND_TASTE, Checkin, Identity, Outcome, PainPoint, Person, Project
 
 YIELD_PER = 2000
+_CONFIRMED = {True: "yes", False: "no", None: ""}  # a pain point's `confirmed`, as `rows.CONFIRMED` reads it
 
 Stream = Callable[[AsyncSession, int], AsyncIterator[list[list[str]]]]
 """A kind's rows of one organisation, in chunks."""
@@ -129,14 +130,15 @@ async def painpoints(session: AsyncSession, org_id: int) -> AsyncIterator[list[l
     stmt = (
         select(PainPoint.project_id, PainPoint.reported_by, PainPoint.reported_at, PainPoint.text,
                PainPoint.impact, PainPoint.status, PainPoint.resolved_at, PainPoint.metric, PainPoint.baseline,
-               PainPoint.after, PainPoint.better)
+               PainPoint.after, PainPoint.better, PainPoint.owner_id, PainPoint.fix, PainPoint.confirmed)
         .where(PainPoint.org_id == org_id)
         .order_by(PainPoint.reported_at, PainPoint.id)
     )  # fmt: skip
 
     def shape(r: Any) -> list[str]:
         return [projects[r.project_id], people[r.reported_by], ts(r.reported_at), text(r.text), str(r.impact),
-                r.status, ts(r.resolved_at), text(r.metric), num(r.baseline), num(r.after), r.better]  # fmt: skip
+                r.status, ts(r.resolved_at), text(r.metric), num(r.baseline), num(r.after), r.better,
+                people.get(r.owner_id, ""), text(r.fix), _CONFIRMED[r.confirmed]]  # fmt: skip
 
     async for chunk in _stream(session, stmt, shape):
         yield chunk
