@@ -1,5 +1,6 @@
 """Issue 11 end to end on Teams, with real tokens against the fake connector: a pain point gets an
-owner, a note, a measured fix, the sponsor's ❌ Not yet and, after a second fix, ✅ Fixed."""
+owner, a note, a measured fix, the sponsor's ❌ Not yet and, after a second fix, ✅ Fixed; and a sour
+taste's alert is one activity, updated in place by a comment and by an answer change."""
 
 from __future__ import annotations
 
@@ -85,3 +86,33 @@ async def test_a_pain_point_from_report_to_a_confirmed_fix_on_teams(teams: Teams
     async with teams.runtime.db.sessions() as session:
         kinds = list(await session.scalars(select(PainPointEvent.kind).order_by(PainPointEvent.id)))
     assert kinds == ["owner", "note", "resolved", "not_yet", "reopened", "comment", "resolved", "fixed"]
+
+
+async def test_one_alert_kept_current_through_a_comment_and_an_answer_change_on_teams(
+    teams: TeamsWorld,
+) -> None:
+    """A sour click, a comment and an answer change: one alert activity in the alert channel and two
+    updates of that activity, the last one no longer Sour and carrying the comment."""
+    admin = await teams.installed(teams.user(ADMIN_AAD, "Ada Admin", team=TEAM))
+    sponsor = await teams.installed(teams.user("61", "Sam Sponsor", team=TEAM))
+    await teams.say(teams.channel_message(admin, "@PMO alerts here"))
+    await teams.say(teams.message(admin, "project add Apollo sponsor:sam@contoso.example"))
+    await teams.say(teams.message(admin, "checkin Apollo"))
+    chat = teams.personal(sponsor)
+    card_id = teams.last_id(chat)
+    sour = next(b["data"] for b in buttons(teams.last_card(chat)) if b["title"] == "🤢 Sour")
+    before = len(teams.fake.sent(CHANNEL))
+
+    await teams.say(teams.submit(sponsor, sour, card_id))
+    [send] = [b for b in buttons(teams.last_card(chat)) if b["data"].get("action") == "taste_comment"]
+    await teams.say(teams.submit(sponsor, {**send["data"], "comment": "Nobody tested the release"}, card_id))
+    bland = next(b["data"] for b in buttons(teams.last_card(chat)) if b["title"] == "😐 Bland")
+    await teams.say(teams.submit(sponsor, bland, card_id))
+
+    [alert] = teams.fake.sent(CHANNEL)[before:]  # one alert activity, never a second one
+    updates = teams.fake.connector_calls("PUT", f"/activities/{alert['id']}")
+    assert [call.status for call in updates] == [200, 200]
+    commented, changed = (card_text(call.body["attachments"][0]["content"]) for call in updates)
+    assert "Taste\n🤢 Sour" in commented and "Nobody tested the release" in commented
+    assert "Taste\nnow 😐 Bland (was 🤢 Sour)" in changed and "Nobody tested the release" in changed
+    assert card_text(alert["attachments"][0]["content"]) == changed  # what the channel shows now
