@@ -15,11 +15,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.followups import follow_up_choice
+from handlers.ids import as_id
 from handlers.platform_ids import platform_of
 from handlers.ports import Outgoing, Policy
 from handlers.tastes import SOUR, taste_label
 from handlers.views import Fact, View
-from storage.models import Organisation, PainPoint, Person, Project
+from storage.models import Checkin, Organisation, PainPoint, Person, Project
 
 REFS_KEY = "alerts"  # where a check-in's (or pain point's) message_refs keep the messages of its alert
 
@@ -36,6 +37,16 @@ def alert_refs(refs: dict[str, Any] | None) -> dict[str, Any] | None:
     {} means posted but not recorded yet (the send is under way, or its reference was lost)."""
     found = (refs or {}).get(REFS_KEY)
     return found if isinstance(found, dict) else None
+
+
+async def recorded_messages(session: AsyncSession, follow_up: dict[str, Any]) -> list[dict[str, Any]]:
+    """Where the alert a follow-up button names (`{"checkin": id}` or `{"painpoint": id}`) is
+    recorded: the messages its use case rewrites in place, so a channel need not."""
+    model = Checkin if "checkin" in follow_up else PainPoint
+    ident = as_id(follow_up.get("checkin", follow_up.get("painpoint")))
+    about = await session.get(model, ident) if ident else None
+    found = alert_refs(about.message_refs if about is not None else None) or {}
+    return [ref for ref in found.values() if isinstance(ref, dict)]
 
 
 def channel_platform(channel: str) -> str:

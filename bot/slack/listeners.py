@@ -38,6 +38,7 @@ from bot.slack.replies import Replies, Responder, is_response_url
 from bot.slack.workspaces import Workspaces
 from bot.work import Unrecorded
 from handlers import home
+from handlers.alerts import recorded_messages
 from handlers.commands.parser import ParseError, parse
 from handlers.followups import ACTION as FOLLOW_UP
 from handlers.forms import form_for
@@ -339,12 +340,16 @@ class SlackListeners:
         async with self.guard(tell):
             payload = blocks.decode_value(body["value"])
             caller = await self.caller(body["team_id"], body["user_id"])
-            view = job.done or await act(self.services, caller, FOLLOW_UP, payload)
             message = body.get("message")
+            # asked before the click is taken: a reference recorded meanwhile means two rewrites, not none
+            rewritten = bool(message) and await self._alert_is_recorded(payload, message)
+            view = job.done or await act(self.services, caller, FOLLOW_UP, payload)
             if not view.ok or not view.public or not message:
                 if tell is not None:
                     await tell(view)
                 return
+            if rewritten:
+                return  # the use case rewrote it from the alert as it stands (the click's blocks may be stale)
             kept = [b for b in message["blocks"] if isinstance(b, dict) and b.get("type") != "actions"]
             note = {"type": "context", "elements": [{"type": "mrkdwn", "text": blocks.escape(view.text)}]}
             client = await self.workspaces.client_for_org(caller.org_id)
@@ -354,6 +359,13 @@ class SlackListeners:
                 text=message.get("text") or view.text,
                 blocks=[*kept, note],
             )
+
+    async def _alert_is_recorded(self, payload: dict[str, Any], message: dict[str, Any]) -> bool:
+        """Whether the clicked alert is one the use case rewrites itself (its reference was recorded)."""
+        async with self.context.db.sessions() as session:
+            refs = await recorded_messages(session, payload)
+        clicked = (PLATFORM, message.get("channel"), message.get("ts"))
+        return any((ref.get("platform"), ref.get("channel"), ref.get("ts")) == clicked for ref in refs)
 
     async def on_command_button(
         self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from handlers.alerts import recorded_messages
 from handlers.interactions import act, direct_message
 from handlers.ports import Caller
 from handlers.views import View
@@ -392,6 +393,23 @@ async def test_the_updated_alert_keeps_who_follows_it_up(world: World) -> None:
     assert "now 😐 Bland" in alert.title
     assert alert.choices == ()
     assert any("Stan Staff is following up" in line for line in alert.lines)
+
+
+async def test_an_alerts_recorded_messages_are_found_from_its_follow_up_button(world: World) -> None:
+    """What a channel asks before rewriting a clicked alert itself (bot/slack/listeners.py)."""
+    assert (await world.run(world.staff, "alerts here", channel=ALERTS)).ok
+    checkin, _ = await send(world)
+    await click(world, checkin, 1)
+    prompt, _ = await send(world, "ask Apollo")
+    values = {"text": "No test data", "impact": "5"}
+    assert (await world.act(world.sponsor, "painpoint", {"checkin": prompt.id}, values)).ok
+    [point] = await world.rows(PainPoint)
+    async with world.db.sessions() as session:
+        [taste] = await recorded_messages(session, {"checkin": checkin.id})
+        [painful] = await recorded_messages(session, {"painpoint": point.id})
+        assert taste != painful and {taste["platform"], painful["platform"]} == {"local"}
+        for forged in ({"checkin": prompt.id}, {"checkin": "1"}, {"painpoint": 999}, {}):
+            assert await recorded_messages(session, forged) == []
 
 
 # ---- pain points ------------------------------------------------------------------------------
