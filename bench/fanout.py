@@ -32,6 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.fresh import fresh_schema
 from storage.db import Database
 from tests.clockkit import ClockProcess, clock_env, ledger, seed
 from tests.fakes.slack_api import dm_channel
@@ -78,12 +79,7 @@ async def prepare(database_url: str | None, workdir: Path, name: str, count: int
     url = f"sqlite:///{workdir / (name + '.db')}" if database_url is None else database_url
     db = Database(url)
     try:
-        if not db.is_sqlite:
-            from sqlalchemy import text
-
-            async with db.engine.begin() as conn:  # a fresh schema in the given database
-                await conn.execute(text("DROP SCHEMA public CASCADE"))
-                await conn.execute(text("CREATE SCHEMA public"))
+        await fresh_schema(db)
         await db.migrate()
         due = next_minute()
         await seed(db, count, due)

@@ -52,6 +52,7 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.fresh import fresh_schema  # noqa: E402
 from tests.fakes.slack_api import FakeSlack, Message, dm_channel  # noqa: E402
 from tests.fakes.slack_signing import block_action, command_body, interaction_body, signed_headers  # noqa: E402
 
@@ -115,6 +116,7 @@ async def seed(database_url: str, slack: FakeSlack) -> list[dict[str, Any]]:
     from storage.queries import add_identity, add_person, get_or_create_org, name_key
 
     db = Database(database_url)
+    await fresh_schema(db)  # a second run against the same PostgreSQL database starts empty too
     await db.migrate()
     targets = []
     async with db.transaction() as session:
@@ -522,7 +524,10 @@ def main() -> None:
     parser.add_argument(
         "--steady-seconds", type=float, default=20.0, help="length of the steady run (0: none)"
     )
-    parser.add_argument("--database-url", help="the bot's database (default: a fresh SQLite file)")
+    parser.add_argument(
+        "--database-url",
+        help="the bot's database (PostgreSQL: its public schema is dropped!); default SQLite",
+    )
     parser.add_argument("--serve-bare", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--api-url", help=argparse.SUPPRESS)
     args = parser.parse_args()
