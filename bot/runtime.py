@@ -143,7 +143,7 @@ def _compose(settings: Settings, db: Database, org_id: int, factories: list[Plat
         db=db,
         org_id=org_id,
         services=services,
-        work=DurableWork(Inbox(db), lambda: services),
+        work=DurableWork(Inbox(db), services),
         events=EventLedger(db),
         lane=SlowLane(services),
     )

@@ -86,7 +86,7 @@ class DurableWork:
     def __init__(
         self,
         box: Inbox,
-        services: Callable[[], Services],
+        services: Services,
         *,
         acks: Acknowledgements | None = None,
         workers: int = WORKERS,
@@ -210,8 +210,8 @@ class DurableWork:
     async def _resume_sends(self, job: Job) -> None:
         """A job whose use case committed before a crash: send what it queued, then the tail runs."""
         if job.state == "applied" and job.org_id is not None:
-            await deliver(self.services(), job.org_id, job.outbox())
-            await inbox.sent(self.services().db)
+            await deliver(self.services, job.org_id, job.outbox())
+            await inbox.sent(self.services.db)
 
     @staticmethod
     async def _quietly(step: Awaitable[None]) -> None:

@@ -62,6 +62,12 @@ def strip_controls(value: str) -> str:
     return _IN_TEXT.sub("", value)
 
 
+def said(value: object) -> str:
+    """What a sponsor wrote in a form (a comment, what is still wrong): kept as one line, without
+    the characters free text may not hold (NUL for PostgreSQL, ESC, bidi overrides)."""
+    return " ".join(strip_controls(str(value or "")).split())
+
+
 def visible(value: str) -> str:
     """Text safe to echo in a message: each character a name may not hold written as an escape (\\x1b)."""
     if value.isprintable():

@@ -14,7 +14,7 @@ from handlers.checkins.views import question
 from handlers.ids import as_id
 from handlers.ports import Outgoing, Policy, Reply
 from handlers.tastes import SOUR
-from handlers.text import strip_controls
+from handlers.text import said
 from handlers.views import View, error
 from storage.db import utcnow
 from storage.models import (
@@ -252,7 +252,7 @@ async def comment_taste(
     session: AsyncSession, person: Person, checkin_id: Any, comment: Any, policy: Policy
 ) -> Reply:
     """Keep what the sponsor says about their rating (history kept); the alert, if any, shows it."""
-    text = " ".join(strip_controls(str(comment or "")).split())  # no NUL (PostgreSQL), ESC, bidi override
+    text = said(comment)
     if not text:
         return Reply(error("The comment is empty; nothing was saved."))
     if len(text) > 3000:

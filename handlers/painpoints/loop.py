@@ -19,7 +19,7 @@ from handlers.ids import as_id
 from handlers.painpoints import views
 from handlers.people import is_staff
 from handlers.ports import Outgoing, Policy, Reply
-from handlers.text import strip_controls
+from handlers.text import said
 from handlers.views import View, error, info
 from storage.db import utcnow
 from storage.models import Organisation, PainPoint, PainPointEvent, Person, Project
@@ -78,9 +78,9 @@ async def assign(
     point.due = due
     point.due_reminded_at = None
     point.status = "in_progress"
-    record(session, point, actor.id, "owner", f"{owner.name}" + (f", due {due.isoformat()}" if due else ""))
-    project, reporter = await _project_and_reporter(session, point)
     when = f", due {due.isoformat()}" if due else ""
+    record(session, point, actor.id, "owner", owner.name + when)
+    project, reporter = await _project_and_reporter(session, point)
     told = "they were told by direct message" if owner.id != actor.id else "it is in 'painpoints mine'"
     return Reply(
         info(f"Pain point #{point.id} on {project.name} is now {owner.name}'s{when}; {told}."),
@@ -195,7 +195,7 @@ async def _tell_reopened(
 
 async def comment_fix(session: AsyncSession, person: Person, payload: dict[str, Any], comment: Any) -> Reply:
     """What is still wrong, after ❌ Not yet: kept in the history; the owner hears it."""
-    text = " ".join(strip_controls(str(comment or "")).split())
+    text = said(comment)
     if not text:
         return Reply(error("Please say what is still wrong; nothing was saved."))
     if len(text) > 3000:

@@ -65,7 +65,7 @@ async def rows(db: Database) -> list[InboxJob]:
 
 
 async def test_an_accepted_job_is_in_the_table_before_it_runs_and_gone_after(db: Database) -> None:
-    work = DurableWork(Inbox(db), lambda: services_for(db), workers=1)
+    work = DurableWork(Inbox(db), services_for(db), workers=1)
     gate = asyncio.Event()
     seen: list[dict[str, Any]] = []
 
@@ -84,7 +84,7 @@ async def test_an_accepted_job_is_in_the_table_before_it_runs_and_gone_after(db:
 
 
 async def test_jobs_run_a_few_at_a_time_and_all_finish(db: Database) -> None:
-    work = DurableWork(Inbox(db), lambda: services_for(db), workers=2)
+    work = DurableWork(Inbox(db), services_for(db), workers=2)
     running, peak, done = 0, 0, []
 
     async def handler(job: Job) -> None:
@@ -118,7 +118,7 @@ async def test_a_burst_is_written_in_a_few_transactions(db: Database) -> None:
 
 
 async def test_past_the_held_limit_jobs_wait_in_the_table_not_in_memory(db: Database) -> None:
-    work = DurableWork(Inbox(db), lambda: services_for(db), workers=1, held=2, sweep_every=0.05)
+    work = DurableWork(Inbox(db), services_for(db), workers=1, held=2, sweep_every=0.05)
     gate = asyncio.Event()
     done: list[int] = []
 
@@ -160,8 +160,8 @@ async def test_a_job_left_by_a_process_that_died_is_taken_over_once(db: Database
     async def handler(job: Job) -> None:
         runs.append(job.id)
 
-    first = DurableWork(Inbox(db, owner="web-a"), lambda: services_for(db), sweep_every=0.05)
-    second = DurableWork(Inbox(db, owner="web-b"), lambda: services_for(db), sweep_every=0.05)
+    first = DurableWork(Inbox(db, owner="web-a"), services_for(db), sweep_every=0.05)
+    second = DurableWork(Inbox(db, owner="web-b"), services_for(db), sweep_every=0.05)
     for work in (first, second):
         work.register("test.n", handler)
         work.start()
@@ -211,7 +211,7 @@ async def test_a_job_whose_use_case_committed_is_resumed_without_applying_it_aga
     async with db.transaction() as session:  # …and died before sending anything
         await session.execute(update(InboxJob).values(lease_until=utcnow() - dt.timedelta(seconds=1)))
 
-    work = DurableWork(Inbox(db, owner="web-next"), lambda: services, sweep_every=0.05)
+    work = DurableWork(Inbox(db, owner="web-next"), services, sweep_every=0.05)
     work.register("test.answer", handler)
     work.start()
     await until(lambda: bool(replies))
@@ -236,7 +236,7 @@ async def test_a_job_whose_new_posts_went_out_does_not_post_them_again(db: Datab
     [row] = await rows(db)
     assert row.state == "sent"
     resumed = Job(row.id, row.platform, row.kind, row.body, row.state, row.result, row.attempts)
-    work = DurableWork(Inbox(db, owner="web-next"), lambda: services)
+    work = DurableWork(Inbox(db, owner="web-next"), services)
     seen: list[str | None] = []
 
     async def handler(job: Job) -> None:
@@ -249,7 +249,7 @@ async def test_a_job_whose_new_posts_went_out_does_not_post_them_again(db: Datab
 
 
 async def test_a_passing_failure_puts_the_job_back_for_later(db: Database) -> None:
-    work = DurableWork(Inbox(db), lambda: services_for(db), sweep_every=0.05)
+    work = DurableWork(Inbox(db), services_for(db), sweep_every=0.05)
     attempts: list[int] = []
 
     async def handler(job: Job) -> None:
@@ -269,7 +269,7 @@ async def test_a_job_taken_over_too_often_is_kept_as_failed(db: Database) -> Non
     box = Inbox(db)
     job = await box.record("test", "test.n", {})
     job.attempts = 6
-    work = DurableWork(box, lambda: services_for(db))
+    work = DurableWork(box, services_for(db))
     ran: list[str] = []
 
     async def handler(job: Job) -> None:
@@ -313,7 +313,7 @@ async def test_a_database_that_is_away_refuses_at_once() -> None:
 
 async def test_work_waits_while_a_request_is_being_acknowledged(db: Database) -> None:
     acks = Acknowledgements(busy_at=1)
-    work = DurableWork(Inbox(db), lambda: services_for(db), acks=acks, workers=1, defer_limit=5.0)
+    work = DurableWork(Inbox(db), services_for(db), acks=acks, workers=1, defer_limit=5.0)
     ran: list[float] = []
 
     async def handler(job: Job) -> None:
@@ -334,7 +334,7 @@ async def test_work_waits_while_a_request_is_being_acknowledged(db: Database) ->
 
 async def test_work_waits_no_longer_than_the_defer_limit(db: Database) -> None:
     acks = Acknowledgements(busy_at=1)
-    work = DurableWork(Inbox(db), lambda: services_for(db), acks=acks, workers=1, defer_limit=0.2)
+    work = DurableWork(Inbox(db), services_for(db), acks=acks, workers=1, defer_limit=0.2)
     ran: list[float] = []
 
     async def handler(job: Job) -> None:
@@ -351,7 +351,7 @@ async def test_work_waits_no_longer_than_the_defer_limit(db: Database) -> None:
 
 async def test_work_goes_on_beside_a_few_acknowledgements_and_waits_in_a_burst(db: Database) -> None:
     acks = Acknowledgements(busy_at=3)
-    work = DurableWork(Inbox(db), lambda: services_for(db), acks=acks, workers=1, defer_limit=5.0)
+    work = DurableWork(Inbox(db), services_for(db), acks=acks, workers=1, defer_limit=5.0)
     ran: list[str] = []
 
     async def handler(job: Job) -> None:
@@ -371,7 +371,7 @@ async def test_work_goes_on_beside_a_few_acknowledgements_and_waits_in_a_burst(d
 
 
 async def test_a_clean_stop_frees_what_is_left_for_the_next_process(db: Database) -> None:
-    work = DurableWork(Inbox(db, owner="web-stopping"), lambda: services_for(db), workers=1)
+    work = DurableWork(Inbox(db, owner="web-stopping"), services_for(db), workers=1)
     gate = asyncio.Event()
 
     async def handler(job: Job) -> None:

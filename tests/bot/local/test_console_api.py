@@ -463,7 +463,7 @@ async def test_an_answer_cut_short_after_it_was_stored_is_shown_by_the_next_proc
         assert (await session.scalar(select(InboxJob.state))) == "applied"
         await session.execute(update(InboxJob).values(lease_until=utcnow() - dt.timedelta(seconds=1)))
 
-    successor = DurableWork(Inbox(runtime.db, owner="web-next"), lambda: runtime.services, sweep_every=0.05)
+    successor = DurableWork(Inbox(runtime.db, owner="web-next"), runtime.services, sweep_every=0.05)
     from bot.local import console
 
     successor.register(console.RESUME_KIND, console._resumed)

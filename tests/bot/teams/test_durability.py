@@ -69,7 +69,7 @@ async def test_an_answer_cut_short_after_it_was_stored_updates_its_card_from_the
 
     puts_before = len(teams.fake.connector_calls("PUT", f"/activities/{card_id}"))
     successor = DurableWork(
-        Inbox(teams.runtime.db, owner="web-next"), lambda: teams.runtime.services, sweep_every=0.05
+        Inbox(teams.runtime.db, owner="web-next"), teams.runtime.services, sweep_every=0.05
     )
     successor.register("teams.activity", teams_platform.bot.resume)
     successor.start()
