@@ -342,10 +342,10 @@ class Inbox:
             return
         with urgent() if rows else contextlib.nullcontext():
             async with self.db.transaction() as session:
-                if rows:
-                    await session.execute(insert(InboxJob), rows)
+                if rows:  # Core statements on the table: the ORM's bulk paths only add work here
+                    await session.execute(insert(_INBOX), rows)
                 if deletes:
-                    await session.execute(delete(InboxJob).where(InboxJob.id.in_(deletes)))
+                    await session.execute(delete(_INBOX).where(_INBOX.c.id.in_(deletes)))
 
     async def flush(self) -> None:
         """Wait until every write and delete asked for so far is committed (shutdown, tests)."""

@@ -18,6 +18,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from storage.idle_ping import ping_when_idle
 from storage.sqlite_driver import one_hop_dbapi
 from storage.sqlite_writes import ThreadWriter, serialize_writes
 
@@ -152,9 +153,11 @@ class Database:
             kwargs["connect_args"] = {"timeout": 30}
             kwargs["module"] = one_hop_dbapi()  # a statement is one trip to aiosqlite's thread
         else:
-            kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
+            kwargs.update(pool_size=10, max_overflow=10)
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         self.direct: ThreadWriter | None = None  # SQLite: the one-hop writer (storage/sqlite_writes.py)
+        if not self.is_sqlite:
+            ping_when_idle(self.engine.sync_engine)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
             lock = serialize_writes(self.engine)

@@ -29,7 +29,9 @@ from urllib.parse import urljoin
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_bolt.request.async_internals import build_async_context
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
@@ -231,14 +233,17 @@ async def _verified_bolt_request(request: web.Request, secret: str) -> AsyncBolt
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         return _refused(400, "the body is not UTF-8")
-    reason = shapes.problem(text, shapes.content_type_of(request.headers.get("Content-Type")))
-    if reason is not None:
-        return _refused(400, reason)
-    return AsyncBoltRequest(
-        body=text,
+    body = shapes.checked(text, shapes.content_type_of(request.headers.get("Content-Type")))
+    if isinstance(body, str):
+        return _refused(400, body)
+    bolt_request = AsyncBoltRequest(
+        body="",  # parsed above already: Bolt's own parse of the same text would be a second one
         query=request.query_string,
         headers=request.headers,  # type: ignore[arg-type]  # as Bolt's aiohttp adapter passes them
     )
+    bolt_request.raw_body, bolt_request.body = text, body
+    bolt_request.context = build_async_context(AsyncBoltContext({}), body)
+    return bolt_request
 
 
 def add_bolt_routes(app: web.Application, bolt: PmoBoltApp, *, events: bool = True) -> None:

@@ -54,8 +54,8 @@ def content_type_of(header: str | None) -> str | None:
     return header.split(";")[0] if header else None
 
 
-def problem(text: str, content_type: str | None) -> str | None:
-    """What makes this (already verified) body unusable, in a few words; None when it is fine."""
+def checked(text: str, content_type: str | None) -> dict[str, Any] | str:
+    """The (already verified) body parsed as Bolt would, or what makes it unusable in a few words."""
     if not text:
         return "the body is empty"
     try:
@@ -64,7 +64,7 @@ def problem(text: str, content_type: str | None) -> str | None:
         return "the body (or its payload) is not valid JSON"
     if not isinstance(body, dict):
         return "the body (or its payload) is not a JSON object"
-    return _problem_of(body)
+    return _problem_of(body) or body
 
 
 def _problem_of(body: dict[str, Any]) -> str | None:
