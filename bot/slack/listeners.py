@@ -37,8 +37,8 @@ from bot.slack.people import SlackPeople
 from bot.slack.replies import Replies, Responder, is_response_url
 from bot.slack.workspaces import Workspaces
 from bot.work import Unrecorded
-from handlers import home
 from handlers.alerts import recorded_messages
+from handlers.commands import home
 from handlers.commands.parser import ParseError, parse
 from handlers.followups import ACTION as FOLLOW_UP
 from handlers.forms import form_for

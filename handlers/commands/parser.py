@@ -233,6 +233,12 @@ _CSV_KINDS = "|".join(KINDS)  # projects|responses|outcomes|painpoints
 SPECS: tuple[Spec, ...] = (
     Spec(("help",), "help", "anyone", summary="the commands you may run"),
     Spec(
+        ("home",),
+        "home",
+        "anyone",
+        summary="what matters to you now: your projects, your pain points, the figures",
+    ),
+    Spec(
         ("value",),
         "value [PROJECT] [segment:NAME] [days:N]",
         "anyone",

@@ -18,11 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers import followups, outcomes, projects
 from handlers.checkins.lifecycle import open_checkin, open_taste_checkin, taken_alert
 from handlers.checkins.views import question
+from handlers.commands import home
+from handlers.commands.help import help_view, may_run
 from handlers.commands.parser import SPECS, Command, ParseError, Spec, parse
 from handlers.csv.api import export_csv
 from handlers.outbox import Rollback, perform_as
 from handlers.painpoints import loop, tracking
-from handlers.people import FOREVER, display, is_admin, is_paused, is_sponsor, is_staff, resolve_person
+from handlers.people import FOREVER, display, is_admin, is_paused, is_staff, resolve_person
 from handlers.ports import Caller, NotReachable, Outgoing, PersonRef, Reply, Services
 from handlers.value.report import compute_value, recent_comments
 from handlers.value.view import value_view
@@ -70,15 +72,7 @@ async def run_command(services: Services, caller: Caller, text: str) -> View:
 
 
 async def _may_run(ctx: Context, spec: Spec) -> bool:
-    if spec.role == "anyone":
-        return True
-    if spec.role == "staff":
-        return is_staff(ctx.person)
-    if spec.role == "admin":
-        return is_admin(ctx.person)
-    if spec.role == "staff|sponsor" and is_staff(ctx.person):
-        return True
-    return await is_sponsor(ctx.session, ctx.person)
+    return await may_run(ctx.session, ctx.person, spec)
 
 
 async def _refusal(ctx: Context, spec: Spec) -> View | None:
@@ -117,8 +111,14 @@ def check_every_command_handled(specs: Iterable[Spec]) -> None:
 
 @handles("help")
 async def _help(ctx: Context, command: Command) -> Reply:
-    lines = [f"/pmo {spec.usage}\n    {spec.summary}" for spec in SPECS if await _may_run(ctx, spec)]
-    return Reply(View(title="What you can ask the PMO bot", lines=tuple(lines)))
+    return Reply(await help_view(ctx.session, ctx.person))
+
+
+@handles("home")
+async def _home(ctx: Context, command: Command) -> Reply:
+    return Reply(
+        home.as_one(await home.sections_for(ctx.session, ctx.services, ctx.caller.org_id, ctx.person))
+    )
 
 
 async def _project_named(ctx: Context, name: str) -> Project:

@@ -90,6 +90,13 @@ def test_a_pain_point_goes_round_the_loop_in_the_console(
     expect(mine).to_contain_text("#1")
     expect(mine).to_contain_text("Order approvals take twelve days.")
     owner.page.screenshot(path=loop_shots / "loop-owner.png")
+    replies = owner.page.locator("#timeline .msg.ephemeral")
+    shown = replies.count()
+    owner.page.click("#home")  # the console's home page: the same list among the rest
+    expect(replies).to_have_count(shown + 1)
+    expect(replies.last.locator("h3.title")).to_have_text("Your home")
+    expect(replies.last).to_contain_text("Your pain points")
+    expect(replies.last).to_contain_text("Order approvals take twelve days.")
 
     # Resolved with a measure: the sponsor hears "You said, we did" and answers ❌ Not yet.
     resolved = owner.say('/pmo painpoint resolve 1 after:7 fix:"Credit checks run at order entry"')

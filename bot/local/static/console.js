@@ -629,6 +629,7 @@ async function start() {
   $("#tab-channels").addEventListener("click", () => switchTab("channels"));
   $("#value-report").addEventListener("click", () => runFromButton("/pmo value"));
   $("#help").addEventListener("click", () => runFromButton("/pmo help"));
+  $("#home").addEventListener("click", () => runFromButton("/pmo home"));
   wireComposer("#composer", "#say");
   wireComposer("#channel-composer", "#channel-say", "#channel-name");
   wireAddYourself();

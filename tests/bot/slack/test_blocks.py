@@ -8,7 +8,7 @@ import pytest
 
 from bot.slack import blocks
 from handlers.checkins.views import painpoint_question, taste_question
-from handlers.home import command_choice
+from handlers.commands.home import command_choice
 from handlers.views import Choice, Fact, Form, FormField, View
 
 

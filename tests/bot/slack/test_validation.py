@@ -21,7 +21,7 @@ from slack_sdk.models.views import View as SlackView
 
 from bot.slack import blocks, validation
 from handlers.checkins.views import IMPACTS, painpoint_question, taste_question
-from handlers.home import command_choice
+from handlers.commands.home import command_choice
 from handlers.views import Choice, Fact, View
 
 VIEWS = (

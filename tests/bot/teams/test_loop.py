@@ -116,3 +116,28 @@ async def test_one_alert_kept_current_through_a_comment_and_an_answer_change_on_
     assert "Taste\n🤢 Sour" in commented and "Nobody tested the release" in commented
     assert "Taste\nnow 😐 Bland (was 🤢 Sour)" in changed and "Nobody tested the release" in changed
     assert card_text(alert["attachments"][0]["content"]) == changed  # what the channel shows now
+
+
+async def test_home_in_a_personal_chat_shows_the_owners_list_on_teams(teams: TeamsWorld) -> None:
+    """Teams has no App Home: `home` in the personal chat is the owner's home page."""
+    admin = await teams.installed(teams.user(ADMIN_AAD, "Ada Admin", team=TEAM))
+    staff = await teams.installed(teams.user("63", "Stan Staff", team=TEAM))
+    sponsor = await teams.installed(teams.user("61", "Sam Sponsor", team=TEAM))
+    await teams.say(teams.message(admin, "staff add stan@contoso.example"))
+    await teams.say(teams.message(staff, "project add Apollo sponsor:sam@contoso.example"))
+    await teams.say(teams.message(staff, "ask Apollo"))
+    chat = teams.personal(sponsor)
+    [send] = buttons(teams.last_card(chat))
+    data = {**send["data"], "text": "Testers are missing", "impact": "4"}
+    await teams.say(teams.submit(sponsor, data, teams.last_id(chat)))
+    point = await point_row(teams)
+    await teams.say(teams.message(admin, f"painpoint {point.id} owner:stan@contoso.example due:2999-01-01"))
+
+    await teams.say(teams.message(staff, "home"))
+    shown = card_text(teams.last_card(teams.personal(staff)))
+    assert "Your home" in shown and "Your pain points" in shown
+    assert f"#{point.id} [in_progress] Apollo · impact 4 · due 2999-01-01" in shown
+    await teams.say(teams.message(sponsor, "home"))
+    home = teams.last_card(chat)
+    assert "Your projects" in card_text(home) and "Your pain points" not in card_text(home)
+    assert [b["title"] for b in buttons(home)] == ["Pause check-ins"]

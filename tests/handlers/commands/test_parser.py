@@ -47,6 +47,13 @@ def test_help() -> None:
     assert (command.name, command.positional, command.options) == ("help", None, {})
 
 
+def test_home_takes_nothing_more() -> None:
+    assert (parse("pmo home").name, parse("home").positional) == ("home", None)
+    with pytest.raises(ParseError) as caught:
+        parse("home sweet")
+    assert caught.value.usage == "home"
+
+
 def test_value_alone_and_with_everything() -> None:
     assert parse("value").positional is None
     command = parse("value Order to Cash segment:Back office days:30")
@@ -186,7 +193,7 @@ def test_every_spec_has_a_test_above() -> None:
         "help", "value", "project add", "project list", "project archive", "checkin", "ask",
         "painpoints", "painpoint", "painpoint resolve", "outcome add", "outcome update", "outcomes",
         "cost", "alerts here", "staff add", "staff remove", "staff list", "pause", "resume", "export",
-        "painpoints mine", "followup",
+        "painpoints mine", "followup", "home",
     }  # fmt: skip
 
 

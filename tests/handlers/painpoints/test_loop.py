@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from handlers.home import home
+from handlers.commands.home import home
 from handlers.value.report import compute_value
 from storage.db import Database, utcnow
 from storage.models import KIND_TASTE, Checkin, PainPoint, PainPointEvent
@@ -182,3 +182,24 @@ async def test_the_home_page_lists_what_a_member_of_staff_owns(world: World) -> 
     for person in (world.admin, world.sponsor):  # owns nothing: no such section
         sections = await home(world.services, world.caller(person))
         assert "Your pain points" not in [section.title for section in sections]
+
+
+async def test_the_home_command_shows_the_home_page_as_one_message(world: World) -> None:
+    """Teams and the console have no home tab: `home` shows the same sections as one message."""
+    point = await world.add_painpoint(impact=4)
+    assert (await world.run(world.admin, f"painpoint {point.id} owner:<@USTAFF>")).ok
+    staff = await world.run(world.staff, "home")
+    sections = await home(world.services, world.caller(world.staff))
+    assert staff.ok and staff.title == "Your home"
+    for section in sections:
+        assert (f"*{section.title}*" in staff.lines) == bool(section.title)
+        assert all(line in staff.lines for line in section.lines)
+    mine = staff.lines.index("*Your pain points*")
+    assert staff.lines[mine + 1].startswith(f"#{point.id} [in_progress] Apollo · impact 4")
+
+    sponsor = await world.run(world.sponsor, "home")
+    assert "*Your projects*" in sponsor.lines and [c.label for c in sponsor.choices] == ["Pause check-ins"]
+    assert "*Your pain points*" not in sponsor.lines
+    member = await world.run(world.member, "home")
+    assert "*What you can ask*" in member.lines and any(line.startswith("/pmo home") for line in member.lines)
+    assert "/pmo home" in "\n".join((await world.run(world.member, "help")).lines)

@@ -1,5 +1,6 @@
 """A person's home page (Slack's App Home tab): what matters to them, by role, as neutral views.
 
+Channels without a home surface show it as one message (`as_one`, the `home` command).
 Staff see the organisation's value summary, the pain points they own (as `painpoints mine`),
 the open pain points and the recent sour tastes;
 a sponsor sees their projects, their last answers and a pause/resume button; anyone else the
@@ -14,7 +15,7 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.commands.run import run_command
+from handlers.commands.help import help_view
 from handlers.painpoints import loop
 from handlers.people import FOREVER, UNKNOWN_CALLER, caller_person, is_paused, is_staff
 from handlers.ports import Caller, Services
@@ -52,27 +53,48 @@ async def home(services: Services, caller: Caller, notice: View | None = None) -
         person = await caller_person(session, caller)
         if person is None:
             return (error(UNKNOWN_CALLER),)
-        staff = is_staff(person)
-        own = [p for p in await sponsored_projects(session, person.id) if not p.archived]
-        sections: list[View] = [notice] if notice is not None else []
-        if staff:
-            mine = await loop.owned(session, person)
-            sections += [
-                await _summary(session, services, caller.org_id),
-                *([mine] if mine is not None else []),
-                await _open_painpoints(session, caller.org_id),
-                await _sour_tastes(session, caller.org_id, _today(services)),
-            ]
-        if own:
-            sections += [_projects(person, own, _today(services)), await _answers(session, person)]
-        if not staff and not own:
-            sections.append(await _summary(session, services, caller.org_id))
+        sections = await sections_for(session, services, caller.org_id, person)
+    return (notice, *sections) if notice is not None else sections
+
+
+async def sections_for(
+    session: AsyncSession, services: Services, org_id: int, person: Person
+) -> tuple[View, ...]:
+    """What matters to this person, by role, section by section (Slack's App Home shows each)."""
+    staff = is_staff(person)
+    own = [p for p in await sponsored_projects(session, person.id) if not p.archived]
+    sections: list[View] = []
+    if staff:
+        mine = await loop.owned(session, person)
+        sections += [
+            await _summary(session, services, org_id),
+            *([mine] if mine is not None else []),
+            await _open_painpoints(session, org_id),
+            await _sour_tastes(session, org_id, _today(services)),
+        ]
+    if own:
+        sections += [_projects(person, own, _today(services)), await _answers(session, person)]
     if not staff and not own:
-        help_view = await run_command(services, caller, "help")
-        sections.append(View(title="What you can ask", lines=help_view.lines))
+        sections.append(await _summary(session, services, org_id))
+        sections.append(View(title="What you can ask", lines=(await help_view(session, person)).lines))
     else:
         sections.append(View(text="Type `/pmo help` for every command you may run."))
     return tuple(sections)
+
+
+def as_one(sections: tuple[View, ...]) -> View:
+    """The home page as one message, for channels without a home surface (Teams, the console,
+    `/pmo home`): each section's title in bold, then its text, figures and lines; every button."""
+    lines: list[str] = []
+    for section in sections:
+        if section.title:
+            lines.append(f"*{section.title}*")
+        if section.text:
+            lines.append(section.text)
+        lines += [f"{fact.label}: {fact.value}" for fact in section.facts]
+        lines += section.lines
+    choices = tuple(choice for section in sections for choice in section.choices)
+    return View(title="Your home", lines=tuple(lines), choices=choices)
 
 
 async def _summary(session: AsyncSession, services: Services, org_id: int) -> View:
