@@ -15,6 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.commands.run import run_command
+from handlers.i18n import Cat, Day, _
+from handlers.languages import language_of
 from handlers.painpoints import loop
 from handlers.people import FOREVER, UNKNOWN_CALLER, caller_person, is_paused, is_staff
 from handlers.ports import Caller, Services
@@ -22,7 +24,7 @@ from handlers.projects import schedule_text
 from handlers.tastes import SOUR, taste_label
 from handlers.value.report import compute_value
 from handlers.value.view import value_view
-from handlers.views import Choice, View, error
+from handlers.views import Choice, View, error, localize
 from storage.models import KIND_TASTE, Checkin, PainPoint, Person, Project
 from storage.queries import sponsored_projects
 
@@ -51,7 +53,8 @@ async def home(services: Services, caller: Caller, notice: View | None = None) -
     async with services.db.transaction() as session:
         person = await caller_person(session, caller)
         if person is None:
-            return (error(UNKNOWN_CALLER),)
+            return (localize(error(UNKNOWN_CALLER), services.policy.language),)
+        language = await language_of(session, person.id, services.policy.language)
         staff = is_staff(person)
         own = [p for p in await sponsored_projects(session, person.id) if not p.archived]
         sections: list[View] = [notice] if notice is not None else []
@@ -69,10 +72,10 @@ async def home(services: Services, caller: Caller, notice: View | None = None) -
             sections.append(await _summary(session, services, caller.org_id))
     if not staff and not own:
         help_view = await run_command(services, caller, "help")
-        sections.append(View(title="What you can ask", lines=help_view.lines))
+        sections.append(View(title=_("What you can ask"), lines=help_view.lines))
     else:
-        sections.append(View(text="Type `/pmo help` for every command you may run."))
-    return tuple(sections)
+        sections.append(View(text=_("Type `/pmo help` for every command you may run.")))
+    return tuple(localize(section, language) for section in sections)
 
 
 async def _summary(session: AsyncSession, services: Services, org_id: int) -> View:
@@ -83,7 +86,7 @@ async def _summary(session: AsyncSession, services: Services, org_id: int) -> Vi
 def _alert_line(head: str, followed_up: bool, text: str | None) -> str:
     """One line of a staff list of alerts (pain points, sour tastes): what, whether someone took it,
     and the words."""
-    return head + (" · followed up" if followed_up else "") + _quote(text)
+    return Cat(head, Cat(" · ", _("followed up")) if followed_up else "", _quote(text))
 
 
 async def _open_painpoints(session: AsyncSession, org_id: int) -> View:
@@ -96,13 +99,18 @@ async def _open_painpoints(session: AsyncSession, org_id: int) -> View:
     )
     lines = tuple(
         _alert_line(
-            f"#{point.id} · {name} · impact {point.impact} · {point.reported_at:%Y-%m-%d}",
+            Cat(
+                f"#{point.id} · {name} · ",
+                _("impact %(impact)s", impact=point.impact),
+                " · ",
+                Day(point.reported_at.date()),
+            ),
             point.followed_up_by is not None,
             point.text,
         )
         for point, name in rows
     )
-    return View(title="Open pain points", lines=lines or ("None open. 🎉",))
+    return View(title=_("Open pain points"), lines=lines or (_("None open. 🎉"),))
 
 
 async def _sour_tastes(session: AsyncSession, org_id: int, today: dt.date) -> View:
@@ -122,30 +130,35 @@ async def _sour_tastes(session: AsyncSession, org_id: int, today: dt.date) -> Vi
     )
     lines = tuple(
         _alert_line(
-            f"{taste_label(checkin.rating)} · {project} · {sponsor} · {checkin.answered_at:%Y-%m-%d}",
+            Cat(taste_label(checkin.rating), f" · {project} · {sponsor} · ", Day(checkin.answered_at.date())),
             checkin.followed_up_by is not None,
             checkin.comment,
         )
         for checkin, project, sponsor in rows
     )
-    return View(title=f"Sour tastes, last {SOUR_DAYS} days", lines=lines or ("None. 😋",))
+    return View(title=_("Sour tastes, last %(n)s days", n=SOUR_DAYS), lines=lines or (_("None. 😋"),))
 
 
 def _projects(person: Person, projects: list[Project], today: dt.date) -> View:
-    lines = tuple(f"{p.name}: {schedule_text(p)}" for p in projects)
+    lines = tuple(Cat(f"{p.name}: ", schedule_text(p)) for p in projects)
     if is_paused(person, today):
-        until = "you resume" if person.paused_until == FOREVER else str(person.paused_until)
+        assert person.paused_until is not None
+        paused = (
+            _("⏸ Your check-ins are paused until you resume.")
+            if person.paused_until == FOREVER
+            else _("⏸ Your check-ins are paused until %(until)s.", until=Day(person.paused_until))
+        )
         return View(
-            title="Your projects",
-            text=f"⏸ Your check-ins are paused until {until}.",
+            title=_("Your projects"),
+            text=paused,
             lines=lines,
-            choices=(command_choice("Resume check-ins", "resume", "primary"),),
+            choices=(command_choice(_("Resume check-ins"), "resume", "primary"),),
         )
     return View(
-        title="Your projects",
-        text="Check-ins come on schedule. Away for a while? Pause them.",
+        title=_("Your projects"),
+        text=_("Check-ins come on schedule. Away for a while? Pause them."),
         lines=lines,
-        choices=(command_choice("Pause check-ins", "pause"),),
+        choices=(command_choice(_("Pause check-ins"), "pause"),),
     )
 
 
@@ -160,6 +173,7 @@ async def _answers(session: AsyncSession, person: Person) -> View:
         )
     ).all()
     lines = tuple(
-        f"{taste_label(c.rating)} · {name} · {c.answered_at:%Y-%m-%d}{_quote(c.comment)}" for c, name in rows
+        Cat(taste_label(c.rating), f" · {name} · ", Day(c.answered_at.date()), _quote(c.comment))
+        for c, name in rows
     )
-    return View(title="Your last answers", lines=lines or ("No answers yet.",))
+    return View(title=_("Your last answers"), lines=lines or (_("No answers yet."),))
