@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dotenv import dotenv_values
 from sqlalchemy.engine import make_url
 
+from handlers.i18n import LANGUAGES
 from storage.db import DatabaseUrlError, async_url
 
 MASK = "**********"
@@ -120,6 +121,13 @@ def _timezone(name: str, value: str) -> str:
     return value
 
 
+def _language(name: str, value: str) -> str:
+    code = value.strip().lower()
+    if code not in LANGUAGES:
+        raise ConfigError(f"{name} must be one of {', '.join(LANGUAGES)}, got {value!r}")
+    return code
+
+
 def _float(value: str) -> float:
     """The number written, or NaN when it is none, so that one finiteness check refuses both."""
     try:
@@ -193,6 +201,7 @@ class Settings:
     microsoft_app_tenant_id: str | None = setting("MICROSOFT_APP_TENANT_ID", None, about="directory (tenant) ID of the Teams app")
     pmo_admins: frozenset[str] = setting("PMO_ADMINS", frozenset(), _ids, about="comma-separated platform user ids of the PMO admins")
     pmo_timezone: str = setting("PMO_TIMEZONE", "UTC", _timezone, about="IANA time zone where a sponsor's own is unknown")
+    pmo_language: str = setting("PMO_LANGUAGE", "en", _language, about="language where a person's own is unknown (en, de, fr, es, pt)")
     pmo_alert_channel: str | None = setting("PMO_ALERT_CHANNEL", None, about="channel for sour tastes and high-impact pain points")
     pmo_api_token: Secret | None = setting("PMO_API_TOKEN", None, _secret, about="bearer token of the JSON API (off while unset)")
     local_console_forced: bool = setting("LOCAL_CONSOLE", False, _flag, about="serve the local console beside a platform")

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.followups import follow_up_choice
+from handlers.i18n import Cat, _
 from handlers.ids import as_id
 from handlers.platform_ids import platform_of
 from handlers.ports import Outgoing, Policy
@@ -88,25 +89,53 @@ def taste_alert(
     """
     label = taste_label(rating)
     changed = was is not None and rating > SOUR
-    taste = f"now {label} (was {taste_label(was)})" if changed and was is not None else label
-    facts = [Fact("Project", project.name), Fact("Sponsor", sponsor.name), Fact("Taste", taste)]
+    taste = (
+        _("now %(taste)s (was %(was)s)", taste=label, was=taste_label(was))
+        if changed and was is not None
+        else label
+    )
+    facts = [Fact(_("Project"), project.name), Fact(_("Sponsor"), sponsor.name), Fact(_("Taste"), taste)]
     if comment:
-        facts.append(Fact("Comment", comment))
+        facts.append(Fact(_("Comment"), comment))
+    title: str
     if changed and was is not None:
-        title = f"Changed, now {label}: *{project.name}* (was {taste_label(was)})"
-        text = f"{sponsor.name} changed their answer: {project.name} now tastes {label}."
+        title = _(
+            "Changed, now %(taste)s: *%(project)s* (was %(was)s)",
+            taste=label,
+            project=project.name,
+            was=taste_label(was),
+        )
+        text = _(
+            "%(sponsor)s changed their answer: %(project)s now tastes %(taste)s.",
+            sponsor=sponsor.name,
+            project=project.name,
+            taste=label,
+        )
     else:
-        title = f"{label}: *{project.name}*"
-        text = f"{sponsor.name} says {project.name} tastes {label}."
+        title = Cat(label, ": *", project.name, "*")
+        text = _(
+            "%(sponsor)s says %(project)s tastes %(taste)s.",
+            sponsor=sponsor.name,
+            project=project.name,
+            taste=label,
+        )
     if comment:
-        title += " (comment added)"
+        title = Cat(title, " ", _("(comment added)"))
     lines: tuple[str, ...] = ()
     choices = (follow_up_choice(checkin_id=checkin_id),) if checkin_id is not None else ()
     if taker is not None:
-        when = f" (taken {taken_at:%Y-%m-%d %H:%M} UTC)" if taken_at is not None else ""
-        lines, choices = (f"👤 {taker.name} is following up this sour taste{when}.",), ()
+        line = (
+            _(
+                "👤 %(name)s is following up this sour taste (taken %(when)s UTC).",
+                name=taker.name,
+                when=f"{taken_at:%Y-%m-%d %H:%M}",
+            )
+            if taken_at is not None
+            else _("👤 %(name)s is following up this sour taste.", name=taker.name)
+        )
+        lines, choices = (line,), ()
     if did:
-        lines += (f"✅ What was done: {did}",)
+        lines += (_("✅ What was done: %(did)s", did=did),)
     return View(title=title, text=text, facts=tuple(facts), choices=choices, lines=lines)
 
 
@@ -145,15 +174,28 @@ def painful_alert(
     lines: tuple[str, ...] = ()
     choices = (follow_up_choice(painpoint_id=point.id),)
     if taker is not None:
-        when = f" (taken {taken_at:%Y-%m-%d %H:%M} UTC)" if taken_at is not None else ""
-        lines, choices = (f"👤 {taker.name} is following up this pain point{when}.",), ()
+        line = (
+            _(
+                "👤 %(name)s is following up this pain point (taken %(when)s UTC).",
+                name=taker.name,
+                when=f"{taken_at:%Y-%m-%d %H:%M}",
+            )
+            if taken_at is not None
+            else _("👤 %(name)s is following up this pain point.", name=taker.name)
+        )
+        lines, choices = (line,), ()
     return View(
-        title=f"🌙 Pain point #{point.id} on *{project.name}* (impact {point.impact})",
+        title=_(
+            "🌙 Pain point #%(id)s on *%(project)s* (impact %(impact)s)",
+            id=point.id,
+            project=project.name,
+            impact=point.impact,
+        ),
         text=point.text,
         facts=(
-            Fact("Project", project.name),
-            Fact("Reported by", reporter.name),
-            Fact("Impact", f"{point.impact}/5"),
+            Fact(_("Project"), project.name),
+            Fact(_("Reported by"), reporter.name),
+            Fact(_("Impact"), f"{point.impact}/5"),
         ),
         choices=choices,
         lines=lines,

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.checkins import lifecycle
+from handlers.i18n import _
 from handlers.outbox import perform_as
 from handlers.painpoints import loop
 from handlers.painpoints.views import FIX_COMMENT
@@ -27,7 +28,7 @@ async def form_for(services: Services, caller: Caller, action: str, payload: Any
     """The view whose `form` the platform should open; a refusal (not ok) when it may not."""
     kind = FORMS.get(action)
     if (kind is None and action != FIX_COMMENT) or not isinstance(payload, dict):
-        return error("That button opens no form I know; nothing was changed.")
+        return error(_("That button opens no form I know; nothing was changed."))
 
     async def work(session: AsyncSession, person: Person) -> Reply:
         if kind is None:  # ❌ Not yet's "what is still wrong?"
@@ -35,13 +36,13 @@ async def form_for(services: Services, caller: Caller, action: str, payload: Any
         try:
             checkin = await lifecycle.load_for_answer(session, person, payload.get("checkin"), kind)
         except lifecycle.Refused as exc:
-            return Reply(error(str(exc)))
+            return Reply(error(exc.args[0]))
         if kind == KIND_TASTE and checkin.rating is None:
-            return Reply(error("Pick a taste first, then tell us more."))
+            return Reply(error(_("Pick a taste first, then tell us more.")))
         project = await session.get(Project, checkin.project_id)
         view = lifecycle.question_for(checkin, project.name if project else "")
         if view.form is None:
-            return Reply(error("This check-in has no form to fill in."))
+            return Reply(error(_("This check-in has no form to fill in.")))
         return Reply(view)
 
     return await perform_as(services, caller, work)

@@ -177,6 +177,7 @@ def outgoing_to_dict(item: Outgoing, view: int) -> dict[str, Any]:
         "update_ref": item.update_ref,
         "alert": item.alert,
         "painpoint_id": item.painpoint_id,
+        "language": item.language,
     }
 
 
@@ -190,6 +191,7 @@ def outgoing_from_dict(data: dict[str, Any], views: list[View]) -> Outgoing:
         update_ref=data.get("update_ref"),
         alert=bool(data.get("alert")),
         painpoint_id=data.get("painpoint_id"),
+        language=data.get("language"),
     )
 
 

@@ -14,6 +14,7 @@ from handlers import followups
 from handlers.checkins import lifecycle
 from handlers.commands.parser import ParseError, is_prefixed, parse
 from handlers.commands.run import run_command
+from handlers.i18n import _
 from handlers.outbox import perform_as
 from handlers.painpoints import loop, tracking
 from handlers.painpoints.views import FIX_ACTION, FIX_COMMENT
@@ -61,9 +62,9 @@ async def act(
     """A button or a form. `payload` is what the button carried; `values` what the form collected."""
     name = action_name(action)
     if name not in ACTIONS or not isinstance(payload, dict):
-        return error("That button is not one I know; nothing was changed.")
+        return error(_("That button is not one I know; nothing was changed."))
     if values is not None and not isinstance(values, dict):
-        return error("That form sent something I cannot read; nothing was changed.")
+        return error(_("That form sent something I cannot read; nothing was changed."))
     values = values or {}
 
     async def work(session: AsyncSession, person: Person) -> Reply:
@@ -89,7 +90,7 @@ async def act(
         try:
             checkin = await lifecycle.load_for_answer(session, person, checkin_id, KIND_PAINPOINT)
         except lifecycle.Refused as exc:
-            return Reply(error(str(exc)))
+            return Reply(error(exc.args[0]))
         project = await session.get(Project, checkin.project_id)
         return Reply(lifecycle.question_for(checkin, project.name if project else ""))
 

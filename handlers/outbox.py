@@ -12,15 +12,17 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import inbox
+from handlers.i18n import _
+from handlers.languages import REF_KEY, language_of, localize_outbox, localize_reply
 from handlers.message_refs import mark_failed, record_painpoint_ref, record_refs
 from handlers.people import UNKNOWN_CALLER, caller_person
 from handlers.ports import Caller, DeliveryFailed, Outgoing, Reply, Services
-from handlers.views import View, error
+from handlers.views import View, error, localize
 from storage.models import Person
 
 log = logging.getLogger(__name__)
 
-OOPS = "Something went wrong on our side; nothing was changed. The PMO's admins can see the log."
+OOPS = _("Something went wrong on our side; nothing was changed. The PMO's admins can see the log.")
 
 
 class Rollback(Exception):
@@ -31,32 +33,50 @@ class Rollback(Exception):
         self.reply = reply
 
 
-async def perform(services: Services, org_id: int, work: Callable[[AsyncSession], Awaitable[Reply]]) -> View:
+async def perform(
+    services: Services,
+    org_id: int,
+    work: Callable[[AsyncSession], Awaitable[Reply]],
+    caller_id: int | None = None,
+) -> View:
     """Do `work` in one transaction; a reply that is not ok, or any error, changes nothing.
 
-    Run by an inbox job (handlers/inbox.py), the same transaction marks the job applied, and a
-    database that is busy or away makes the job run again later instead of answering "oops"."""
+    The reply is said in the language of `caller_id`, each queued message in its reader's
+    (handlers.languages), before the job stores them. Run by an inbox job (handlers/inbox.py),
+    the same transaction marks the job applied, and a database that is busy or away makes the job
+    run again later instead of answering "oops"."""
+    default = services.policy.language
     try:
         async with services.db.transaction() as session:
             reply = await work(session)
             if not reply.view.ok:
                 raise Rollback(reply)
+            reply = await localize_reply(session, reply, caller_id, default)
             await inbox.applied(session, org_id, reply)
     except Rollback as rollback:
-        return rollback.reply.view
+        return await _refused(services, rollback.reply.view, caller_id)
     except (DBAPIError, PoolTimeout, OSError) as exc:
         if inbox.in_job() and is_passing(exc):
             raise inbox.Retry(type(exc).__name__) from exc
         log.exception("use case failed")
-        return error(OOPS)
+        return localize(error(OOPS), default)
     except Exception:
         log.exception("use case failed")
-        return error(OOPS)
+        return localize(error(OOPS), default)
     problems = await deliver(services, org_id, reply.outbox)
     await inbox.sent(services.db)
     if problems:
         return replace(reply.view, lines=(*reply.view.lines, *(f"⚠️ {p}" for p in problems)))
     return reply.view
+
+
+async def _refused(services: Services, view: View, caller_id: int | None) -> View:
+    """A refusal in the caller's language (read after the rollback: a use case may have changed it)."""
+    language = services.policy.language
+    if caller_id is not None:
+        async with services.db.sessions() as session:
+            language = await language_of(session, caller_id, language)
+    return localize(view, language)
 
 
 async def perform_as(
@@ -70,11 +90,17 @@ async def perform_as(
             return Reply(error(UNKNOWN_CALLER))
         return await work(session, person)
 
-    return await perform(services, caller.org_id, known)
+    return await perform(services, caller.org_id, known, caller.person_id)
 
 
 async def deliver(services: Services, org_id: int, outbox: list[Outgoing]) -> list[str]:
-    """Send each message; return what could not be delivered, in words for the person who acted."""
+    """Send each message; return what could not be delivered, in words for the person who acted.
+
+    A message that no use case said in its reader's language yet (the clock's notices and
+    reminders) is said so here."""
+    if any(item.language is None for item in outbox):
+        async with services.db.sessions() as session:
+            outbox = await localize_outbox(session, outbox, services.policy.language)
     problems: list[str] = []
     for item in outbox:
         try:
@@ -89,6 +115,8 @@ async def deliver(services: Services, org_id: int, outbox: list[Outgoing]) -> li
             log.exception("delivery failed unexpectedly")
             problems.append("a message could not be sent (see the server log)")
             continue
+        if ref and item.language and item.language != services.policy.language:  # else: the default
+            ref = {**ref, REF_KEY: item.language}
         if item.checkin_id is not None and ref:
             async with services.db.transaction() as session:
                 await record_refs(session, item.checkin_id, ref, alert=item.alert)

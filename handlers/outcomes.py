@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.i18n import Cat, Day, Money, Pct, _
 from handlers.views import View, error, info, number
 from storage.db import utcnow
 from storage.models import Measurement, Outcome, Project
@@ -32,11 +33,15 @@ async def add(
 ) -> View:
     if target == baseline:
         return error(
-            f"target:{number(target)} equals baseline:{number(baseline)}; an outcome must move something.",
+            _(
+                "target:%(target)s equals baseline:%(baseline)s; an outcome must move something.",
+                target=number(target),
+                baseline=number(baseline),
+            ),
             'outcome add PROJECT metric:"NAME" baseline:N target:N [unit:U] [benefit:AMOUNT] [due:YYYY-MM-DD]',
         )
     if benefit is not None and benefit < 0:
-        return error("benefit: must not be negative.")
+        return error(_("benefit: must not be negative."))
     outcome = Outcome(
         org_id=project.org_id,
         project_id=project.id,
@@ -50,16 +55,28 @@ async def add(
     )
     session.add(outcome)
     await session.flush()
+    params = {
+        "id": outcome.id,
+        "project": project.name,
+        "metric": metric,
+        "baseline": _with_unit(baseline, unit),
+        "target": _with_unit(target, unit),
+    }
     return info(
-        f"Outcome #{outcome.id} added to {project.name}: {metric} from {_with_unit(baseline, unit)} "
-        f"to {_with_unit(target, unit)}" + (f" by {due.isoformat()}" if due else "") + "."
+        _(
+            "Outcome #%(id)s added to %(project)s: %(metric)s from %(baseline)s to %(target)s by %(due)s.",
+            due=Day(due),
+            **params,
+        )
+        if due
+        else _("Outcome #%(id)s added to %(project)s: %(metric)s from %(baseline)s to %(target)s.", **params)
     )
 
 
 async def record(session: AsyncSession, org_id: int, outcome_id: int, current: float, person_id: int) -> View:
     outcome = await session.get(Outcome, outcome_id)
     if outcome is None or outcome.org_id != org_id:
-        return error(f"There is no outcome #{outcome_id}. Type 'outcomes' to see them.")
+        return error(_("There is no outcome #%(id)s. Type 'outcomes' to see them.", id=outcome_id))
     outcome.current = current
     session.add(
         Measurement(
@@ -67,11 +84,19 @@ async def record(session: AsyncSession, org_id: int, outcome_id: int, current: f
         )
     )
     return info(
-        f"Outcome #{outcome.id} ({outcome.metric}) is now {_with_unit(current, outcome.unit)}: {_progress_text(outcome)}."
+        _(
+            "Outcome #%(id)s (%(metric)s) is now %(current)s: %(progress)s.",
+            id=outcome.id,
+            metric=outcome.metric,
+            current=_with_unit(current, outcome.unit),
+            progress=_progress_text(outcome),
+        )
     )
 
 
-async def listing(session: AsyncSession, org_id: int, projects: list[Project] | None) -> View:
+async def listing(
+    session: AsyncSession, org_id: int, projects: list[Project] | None, currency: str | None = None
+) -> View:
     """Outcomes with their progress; `projects` None means every project of the organisation."""
     query = (
         select(Outcome, Project.name)
@@ -82,24 +107,43 @@ async def listing(session: AsyncSession, org_id: int, projects: list[Project] | 
         query = query.where(Outcome.project_id.in_([p.id for p in projects]))
     rows = (await session.execute(query.order_by(Project.name, Outcome.id))).all()
     if not rows:
-        return info('No outcomes yet. Add one with: outcome add PROJECT metric:"NAME" baseline:N target:N')
+        return info(_('No outcomes yet. Add one with: outcome add PROJECT metric:"NAME" baseline:N target:N'))
     lines = []
     for outcome, project_name in rows:
-        due = f" · due {outcome.due.isoformat()}" if outcome.due else ""
-        benefit = f" · benefit {number(outcome.benefit)}" if outcome.benefit else ""
-        lines.append(
-            f"#{outcome.id} {project_name} · {outcome.metric}: {_with_unit(outcome.baseline, outcome.unit)} → "
-            f"{_with_unit(outcome.target, outcome.unit)}, now {_with_unit(outcome.current, outcome.unit)} "
-            f"({_progress_text(outcome)}){due}{benefit}"
+        due = Cat(" · ", _("due %(date)s", date=Day(outcome.due))) if outcome.due else ""
+        benefit = (
+            Cat(" · ", _("benefit %(amount)s", amount=Money(outcome.benefit, currency)))
+            if outcome.benefit
+            else ""
         )
-    title = "Outcomes" if projects is None or len(projects) != 1 else f"Outcomes of {projects[0].name}"
+        lines.append(
+            Cat(
+                f"#{outcome.id} {project_name} · {outcome.metric}: ",
+                _(
+                    "%(baseline)s → %(target)s, now %(current)s (%(progress)s)",
+                    baseline=_with_unit(outcome.baseline, outcome.unit),
+                    target=_with_unit(outcome.target, outcome.unit),
+                    current=_with_unit(outcome.current, outcome.unit),
+                    progress=_progress_text(outcome),
+                ),
+                due,
+                benefit,
+            )
+        )
+    title = (
+        _("Outcomes")
+        if projects is None or len(projects) != 1
+        else _("Outcomes of %(project)s", project=projects[0].name)
+    )
     return View(title=title, lines=tuple(lines))
 
 
 def _with_unit(value: float | None, unit: str | None) -> str:
-    return number(value) + (f" {unit}" if unit and value is not None else "")
+    return Cat(number(value), f" {unit}" if unit and value is not None else "")
 
 
 def _progress_text(outcome: Outcome) -> str:
     p = progress(outcome)
-    return "achieved" if p >= 1 else f"{100 * max(0.0, min(p, 1.0)):.0f}% of the way"
+    return (
+        _("achieved") if p >= 1 else _("%(pct)s of the way", pct=Pct(100 * max(0.0, min(p, 1.0)), digits=0))
+    )

@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.i18n import _
 from handlers.ports import Caller, Directory, PersonRef
 from storage.db import utcnow
 from storage.models import Identity, Person, Project
@@ -19,7 +20,7 @@ from storage.queries import (
 )
 
 FOREVER = dt.date(9999, 12, 31)
-UNKNOWN_CALLER = "I don't know you yet; say hello to the bot first."
+UNKNOWN_CALLER = _("I don't know you yet; say hello to the bot first.")
 
 
 async def caller_person(session: AsyncSession, caller: Caller) -> Person | None:

@@ -63,6 +63,7 @@ class Outgoing:
     painpoint_id: int | None = (
         None  # a pain point's message (its alert, or "You said, we did"): ref kept there
     )
+    language: str | None = None  # what the view was said in (handlers.languages); its ref keeps it
 
 
 @dataclass
@@ -135,6 +136,8 @@ class Policy:
     admins: frozenset[str] = frozenset()
     timezone: str = "UTC"
     alert_channel: str | None = None
+    currency: str | None = None  # ISO 4217 code of the money figures (PMO_CURRENCY), or none
+    language: str = "en"  # PMO_LANGUAGE: where a person's own is unknown, and for channels
 
 
 @dataclass

@@ -7,13 +7,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.i18n import Cat, _
 from handlers.views import View, error, info
 from storage.db import utcnow
 from storage.models import Person, Project
 from storage.queries import find_project, name_key
 
-DAY_NAMES = {"mon": "Monday", "tue": "Tuesday", "wed": "Wednesday", "thu": "Thursday", "fri": "Friday",
-             "sat": "Saturday", "sun": "Sunday"}  # fmt: skip
+DAY_NAMES = {"mon": _("Monday"), "tue": _("Tuesday"), "wed": _("Wednesday"), "thu": _("Thursday"),
+             "fri": _("Friday"), "sat": _("Saturday"), "sun": _("Sunday")}  # fmt: skip
+CADENCE_WORDS = {"weekly": _("weekly"), "biweekly": _("biweekly"), "monthly": _("monthly"),
+                 "quarterly": _("quarterly")}  # fmt: skip
 
 
 async def add(
@@ -21,8 +24,11 @@ async def add(
 ) -> View:
     existing = await find_project(session, org_id, name)
     if existing is not None:
-        state = " (archived)" if existing.archived else ""
-        return error(f"A project named '{existing.name}'{state} already exists.")
+        return error(
+            _("A project named '%(name)s' (archived) already exists.", name=existing.name)
+            if existing.archived
+            else _("A project named '%(name)s' already exists.", name=existing.name)
+        )
     project = Project(
         org_id=org_id,
         name=name,
@@ -38,16 +44,28 @@ async def add(
     )
     session.add(project)
     await session.flush()
-    return info(f"Project '{project.name}' added, sponsored by {sponsor.name}.", schedule_text(project))
+    return info(
+        _("Project '%(name)s' added, sponsored by %(sponsor)s.", name=project.name, sponsor=sponsor.name),
+        schedule_text(project),
+    )
 
 
 def schedule_text(project: Project) -> str:
     if project.cadence == "off":
-        taste = "No scheduled taste check-ins"
+        taste = _("No scheduled taste check-ins")
     else:
-        taste = f"Taste check-ins {project.cadence} on {DAY_NAMES[project.day]} at {project.time}"
-    ask = "no pain-point prompts" if project.ask == "off" else f"pain-point prompts {project.ask}"
-    return f"{taste} (sponsor's time zone); {ask}."
+        taste = _(
+            "Taste check-ins %(cadence)s on %(day)s at %(time)s",
+            cadence=CADENCE_WORDS.get(project.cadence, project.cadence),
+            day=DAY_NAMES[project.day],
+            time=project.time,
+        )
+    ask = (
+        _("no pain-point prompts")
+        if project.ask == "off"
+        else _("pain-point prompts %(ask)s", ask=CADENCE_WORDS.get(project.ask, project.ask))
+    )
+    return _("%(taste)s (sponsor's time zone); %(ask)s.", taste=taste, ask=ask)
 
 
 async def listing(session: AsyncSession, org_id: int) -> View:
@@ -60,18 +78,26 @@ async def listing(session: AsyncSession, org_id: int) -> View:
         )
     ).all()
     if not rows:
-        return info("No projects yet. Add one with: project add NAME sponsor:PERSON")
+        return info(_("No projects yet. Add one with: project add NAME sponsor:PERSON"))
     lines = [
-        f"{project.name}{' (archived)' if project.archived else ''} · sponsor {sponsor}"
-        f"{' · ' + project.segment if project.segment else ''} · "
-        + ("off" if project.cadence == "off" else f"{project.cadence} {project.day} {project.time}")
+        Cat(
+            project.name,
+            Cat(" ", _("(archived)")) if project.archived else "",
+            " · ",
+            _("sponsor %(name)s", name=sponsor),
+            f" · {project.segment}" if project.segment else "",
+            " · ",
+            "off" if project.cadence == "off" else f"{project.cadence} {project.day} {project.time}",
+        )
         for project, sponsor in rows
     ]
-    return View(title=f"Projects ({len(rows)})", lines=tuple(lines))
+    return View(title=_("Projects (%(n)s)", n=len(rows)), lines=tuple(lines))
 
 
 async def archive(session: AsyncSession, project: Project) -> View:
     if project.archived:
-        return error(f"'{project.name}' is already archived.")
+        return error(_("'%(name)s' is already archived.", name=project.name))
     project.archived = True
-    return info(f"'{project.name}' is archived: no more check-ins. Its figures stay in every report.")
+    return info(
+        _("'%(name)s' is archived: no more check-ins. Its figures stay in every report.", name=project.name)
+    )

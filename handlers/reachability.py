@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.alerts import route
+from handlers.i18n import _
 from handlers.ports import Outgoing, Policy
 from handlers.views import Fact, View
 from storage.models import Organisation, Person, Project
@@ -35,12 +36,14 @@ async def mark_unreachable(
             select(Project.name).where(Project.sponsor_id == person.id, Project.archived.is_(False))
         )
     )
-    facts = [Fact("Person", person.name), Fact("Where", platform.title()), Fact("Why", why)]
+    facts = [Fact(_("Person"), person.name), Fact(_("Where"), platform.title()), Fact(_("Why"), why)]
     if projects:
-        facts.append(Fact("Sponsor of", ", ".join(sorted(projects))))
+        facts.append(Fact(_("Sponsor of"), ", ".join(sorted(projects))))
     view = View(
-        title=f"⚠️ {person.name} can no longer be reached on {platform.title()}",
-        text=f"Their check-ins cannot be delivered until they fix it: {fix}",
+        title=_(
+            "⚠️ %(name)s can no longer be reached on %(platform)s", name=person.name, platform=platform.title()
+        ),
+        text=_("Their check-ins cannot be delivered until they fix it: %(fix)s", fix=fix),
         facts=tuple(facts),
     )
     return [o for o in await route(session, org, policy, view) if o.person_id != person.id]

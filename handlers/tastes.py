@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from handlers.i18n import Cat, _
+
 SOUR = 2  # ratings at or below this are announced
 
 TASTES: dict[int, tuple[str, str]] = {
-    5: ("😋", "Delicious"),
-    4: ("🙂", "Tasty"),
-    3: ("😐", "Bland"),
-    2: ("😕", "Off"),
-    1: ("🤢", "Sour"),
+    5: ("😋", _("Delicious")),
+    4: ("🙂", _("Tasty")),
+    3: ("😐", _("Bland")),
+    2: ("😕", _("Off")),
+    1: ("🤢", _("Sour")),
 }
 
 
 def taste_label(rating: int) -> str:
+    """`😋 Delicious` in English, `😋 Köstlich` once said in German (a lazy text)."""
     emoji, word = TASTES[rating]
-    return f"{emoji} {word}"
+    return Cat(emoji, word, sep=" ")

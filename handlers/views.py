@@ -7,8 +7,10 @@ the message it sent (the console stores it; Slack and Teams store a reference).
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from typing import Any
+
+from handlers.i18n import SOURCE, Cat, Num, _, say
 
 
 @dataclass(frozen=True)
@@ -156,8 +158,9 @@ def view_from_dict(data: dict[str, Any]) -> View:
 
 
 def error(message: str, usage: str | None = None) -> View:
-    """A refusal or a bad-input answer: what was wrong, and how to say it right."""
-    return View(text=message, lines=(f"Usage: {usage}",) if usage else (), ok=False)
+    """A refusal or a bad-input answer: what was wrong, and how to say it right (the usage line's
+    command words stay English in every language)."""
+    return View(text=message, lines=(Cat(_("Usage:"), " ", usage),) if usage else (), ok=False)
 
 
 def info(message: str, *lines: str) -> View:
@@ -165,7 +168,40 @@ def info(message: str, *lines: str) -> View:
 
 
 def number(value: float | None) -> str:
-    """A measurement as people read it: 1,250 or 12.5, and an em dash for none."""
-    if value is None:
-        return "—"
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}".rstrip("0").rstrip(".")
+    """A measurement as people read it: 1,250 or 12.5 (1.250 or 12,5 in German), — for none."""
+    return Num(value)
+
+
+def localize(view: View, language: str) -> View:
+    """`view` with every lazy text (handlers.i18n) said in `language`; English: the view as it is.
+
+    Called where the recipient is known: handlers.outbox.perform (the caller's reply, each queued
+    message) and the clock (the check-ins it sends)."""
+    if language == SOURCE:
+        return view
+
+    def s(text: str) -> str:
+        return say(text, language)
+
+    form = view.form
+    if form is not None:
+        fields_ = tuple(
+            replace(
+                f,
+                label=s(f.label),
+                placeholder=s(f.placeholder),
+                options=tuple((v, s(t)) for v, t in f.options),
+            )
+            for f in form.fields
+        )
+        form = replace(form, title=s(form.title), submit_label=s(form.submit_label), fields=fields_)
+    return replace(
+        view,
+        title=s(view.title),
+        text=s(view.text),
+        facts=tuple(Fact(s(f.label), s(f.value)) for f in view.facts),
+        choices=tuple(replace(c, label=s(c.label)) for c in view.choices),
+        lines=tuple(s(line) for line in view.lines),
+        chart_alt=s(view.chart_alt),
+        form=form,
+    )

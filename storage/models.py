@@ -78,6 +78,7 @@ class Person(Base):
     paused_until: Mapped[dt.date | None] = mapped_column(Date)
     unreachable: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    language: Mapped[str | None] = mapped_column(String(8))  # chosen with `language`; None: the platform's
 
     identities: Mapped[list[Identity]] = relationship(back_populates="person")
 
@@ -95,6 +96,7 @@ class Identity(Base):
     external_id: Mapped[str] = mapped_column(String(200))
     address: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     refreshed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    locale: Mapped[str | None] = mapped_column(String(35))  # the platform says it: Slack de-DE, Teams fr-FR
 
     person: Mapped[Person] = relationship(back_populates="identities")
 

@@ -41,11 +41,13 @@ from handlers.clock.ledger import (
     finish,
     record_reminder,
 )
+from handlers.languages import REF_KEY as LANGUAGE_REF
+from handlers.languages import choose
 from handlers.message_refs import mark_failed, record_refs
 from handlers.outbox import deliver
 from handlers.ports import CannotLook, Channel, DeliveryFailed, Outgoing, Services
 from handlers.reachability import mark_reachable, mark_unreachable
-from handlers.views import View
+from handlers.views import View, localize
 from storage.models import Checkin, Delivery, Identity, Person, Project
 
 log = logging.getLogger("pmo.delivery")
@@ -103,6 +105,7 @@ class Target:
     person: Person
     identity: Identity | None
     channel: Channel
+    language: str = "en"  # what the person reads (handlers.languages)
 
     @property
     def platform(self) -> str:
@@ -121,6 +124,9 @@ class Attempt:
     since: dt.datetime
     lease_until: dt.datetime | None
     look_first: bool = False
+
+    def __post_init__(self) -> None:
+        self.view = localize(self.view, self.target.language)
 
 
 class Deliverer:
@@ -158,10 +164,13 @@ class Deliverer:
         person, identities = await self.router.person(person_id)
         if person is None:
             return None
+        language = choose(
+            person.language, {p: i.locale for p, i in identities.items()}, self.services.policy.language
+        )
         channel = self.router.channel_for(identities)
         if channel is None:
-            return Target(person, None, _NoChannel(" or ".join(self.router.channels) or "chat"))
-        return Target(person, identities.get(channel.platform), channel)
+            return Target(person, None, _NoChannel(" or ".join(self.router.channels) or "chat"), language)
+        return Target(person, identities.get(channel.platform), channel, language)
 
     # ---- jobs ---------------------------------------------------------------------------------
 
@@ -376,6 +385,8 @@ class Deliverer:
 
     async def _record(self, attempt: Attempt, ref: dict[str, Any], reminder: bool) -> None:
         """Write down where the message lives, first thing after the platform took it."""
+        if attempt.target.language != self.services.policy.language:  # without it: the default
+            ref = {**ref, LANGUAGE_REF: attempt.target.language}
         async with self.db.transaction() as session:
             if reminder:
                 await record_reminder(session, attempt.delivery_id, attempt.checkin_id, ref, now=self.now())

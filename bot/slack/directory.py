@@ -18,7 +18,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.slack.errors import as_delivery_failed
-from bot.slack.people import remember
+from bot.slack.people import fetch_user, remember
 from bot.slack.workspaces import Workspaces
 from handlers.ports import DeliveryFailed, NotReachable, PersonRef
 from storage.models import Person
@@ -46,7 +46,7 @@ class SlackDirectory:
             return None  # not a Slack organisation, or not installed any more
         try:
             if ref.user_id:
-                response = await client.users_info(user=ref.user_id)
+                response = await client.users_info(user=ref.user_id, include_locale=True)
             else:
                 response = await client.users_lookupByEmail(email=ref.email)
         except SlackApiError as exc:
@@ -67,4 +67,6 @@ class SlackDirectory:
             raise NotReachable(f"{ref.written} has a deactivated Slack account.")
         if user.get("is_bot"):
             raise NotReachable(f"{ref.written} is a bot, not a person.")
+        if "locale" not in user:  # users.lookupByEmail does not say; the language comes from users.info
+            user = await fetch_user(client, str(user["id"])) or user
         return await remember(session, org_id, user, str(user["id"]), self.admins)

@@ -1,4 +1,4 @@
-"""Slack users as people: created on first contact, their name, e-mail and time zone from users.info.
+"""Slack users as people: created on first contact, their name, e-mail, time zone and locale from users.info.
 
 What users.info said is kept on the identity (`refreshed_at`) and asked again after a day, so a
 busy person costs one users.info a day, not one per click; within the process the person's id
@@ -40,7 +40,7 @@ def profile(user: dict[str, Any]) -> dict[str, str | None]:
 async def fetch_user(client: AsyncWebClient, user_id: str) -> dict[str, Any] | None:
     """users.info, or None when Slack cannot say (the person is still known by their id)."""
     try:
-        response = await client.users_info(user=user_id)
+        response = await client.users_info(user=user_id, include_locale=True)
     except (TimeoutError, SlackApiError, aiohttp.ClientError, OSError) as exc:
         log.warning("users.info %s failed: %s", user_id, exc)
         return None
@@ -62,6 +62,9 @@ async def remember(
     )
     if identity is not None:
         identity.refreshed_at = utcnow() if user is not None else None
+        locale = user.get("locale") if user else None
+        if isinstance(locale, str) and locale and locale != identity.locale:  # the language it speaks to them
+            identity.locale = locale[:35]
     return person
 
 

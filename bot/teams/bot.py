@@ -185,6 +185,7 @@ class TeamsBot(ActivityHandler):
                 channel_id=activity.channel_id,
                 reference=reference,
                 tz=client_timezone(activity.entities),
+                locale=activity.locale,
                 admins=self.context.settings.pmo_admins,
                 refreshed=details is not None or identity is None,
             )

@@ -88,6 +88,7 @@ async def remember(
     channel_id: str,
     reference: dict[str, Any] | None = None,
     tz: str | None = None,
+    locale: str | None = None,
     admins: frozenset[str] = frozenset(),
     refreshed: bool = True,
 ) -> tuple[Person, Identity]:
@@ -123,6 +124,8 @@ async def remember(
         address["reference"] = reference
     if address != (identity.address or {}):
         identity.address = address
+    if locale and locale != identity.locale:  # the activity's locale: the language Teams speaks to them
+        identity.locale = locale[:35]
     if refreshed:
         identity.refreshed_at = utcnow()
     return person, identity

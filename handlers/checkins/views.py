@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
+from handlers.i18n import _
 from handlers.tastes import TASTES, taste_label
 from handlers.views import Choice, Form, FormField, View
 from storage.models import KIND_TASTE, Checkin
 
 IMPACTS: tuple[tuple[str, str], ...] = (
-    ("1", "1 · minor"),
-    ("2", "2 · annoying"),
-    ("3", "3 · slows us down"),
-    ("4", "4 · serious"),
-    ("5", "5 · keeps me up at night"),
+    ("1", _("1 · minor")),
+    ("2", _("2 · annoying")),
+    ("3", _("3 · slows us down")),
+    ("4", _("4 · serious")),
+    ("5", _("5 · keeps me up at night")),
 )
 
 
 def follow_up_question(rating: int) -> str:
-    return "What would make it taste better?" if rating <= 3 else "What do you like most?"
+    return _("What would make it taste better?") if rating <= 3 else _("What do you like most?")
 
 
 def taste_question(
@@ -29,10 +30,10 @@ def taste_question(
     reminder: bool = False,
 ) -> View:
     """The check-in message; once answered it shows the answer and invites a comment."""
-    title = f"How does *{project}* taste?"
+    title = _("How does *%(project)s* taste?", project=project)
     if closed and rating is None:
         return View(
-            title=title, text="This check-in has closed without an answer. The next one comes on schedule."
+            title=title, text=_("This check-in has closed without an answer. The next one comes on schedule.")
         )
     choices = tuple(
         Choice(
@@ -46,22 +47,22 @@ def taste_question(
     )
     if rating is None:
         text = (
-            "A gentle reminder: one click tells the PMO how it's going."
+            _("A gentle reminder: one click tells the PMO how it's going.")
             if reminder
-            else "One click is enough."
+            else _("One click is enough.")
         )
         return View(title=title, text=text, choices=choices)
-    lines = (f"You said: “{comment}”",) if comment else ()
+    lines = (_("You said: “%(comment)s”", comment=comment),) if comment else ()
     form = Form(
         action="taste_comment",
-        title="Tell us more",
-        submit_label="Send",
+        title=_("Tell us more"),
+        submit_label=_("Send"),
         fields=(FormField("comment", follow_up_question(rating), kind="multiline"),),
         payload={"checkin": checkin_id},
     )
     return View(
         title=title,
-        text=f"Your answer: {taste_label(rating)}. Thank you! You can change it any time.",
+        text=_("Your answer: %(taste)s. Thank you! You can change it any time.", taste=taste_label(rating)),
         choices=choices,
         lines=lines,
         form=form,
@@ -87,11 +88,11 @@ def question(kind: str, checkin_id: int, project: str, standing: Checkin | None 
 def painpoint_form(checkin_id: int) -> Form:
     return Form(
         action="painpoint",
-        title="What keeps you up at night?",
-        submit_label="Send",
+        title=_("What keeps you up at night?"),
+        submit_label=_("Send"),
         fields=(
-            FormField("text", "What keeps you up at night?", kind="multiline"),
-            FormField("impact", "How much does it hurt?", kind="choice", options=IMPACTS),
+            FormField("text", _("What keeps you up at night?"), kind="multiline"),
+            FormField("impact", _("How much does it hurt?"), kind="choice", options=IMPACTS),
         ),
         payload={"checkin": checkin_id},
     )
@@ -100,14 +101,16 @@ def painpoint_form(checkin_id: int) -> Form:
 def painpoint_question(checkin_id: int, project: str, *, answered: bool = False) -> View:
     """The pain-point prompt: a button that opens the form (the console shows it inline)."""
     text = (
-        "Thank you, the PMO has it. Anything else? Send another one the same way."
+        _("Thank you, the PMO has it. Anything else? Send another one the same way.")
         if answered
-        else "Tell the PMO what worries you; it will be tracked until it is fixed. "
-        "You can also simply reply to this message."
+        else _(
+            "Tell the PMO what worries you; it will be tracked until it is fixed. "
+            "You can also simply reply to this message."
+        )
     )
     return View(
-        title=f"What keeps you up at night about *{project}*?",
+        title=_("What keeps you up at night about *%(project)s*?", project=project),
         text=text,
-        choices=(Choice(action="painpoint_open", label="Tell the PMO", payload={"checkin": checkin_id}),),
+        choices=(Choice(action="painpoint_open", label=_("Tell the PMO"), payload={"checkin": checkin_id}),),
         form=painpoint_form(checkin_id),
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.commands.parser import SPECS, Spec
+from handlers.i18n import Cat, _
 from handlers.people import is_admin, is_sponsor, is_staff
 from handlers.views import View
 from storage.models import Person
@@ -28,6 +29,8 @@ async def may_run(session: AsyncSession, person: Person, spec: Spec) -> bool:
 async def help_view(session: AsyncSession, person: Person) -> View:
     """Every command this person may run, with its usage line and what it does."""
     lines = [
-        f"/pmo {spec.usage}\n    {spec.summary}" for spec in SPECS if await may_run(session, person, spec)
+        Cat(f"/pmo {spec.usage}\n    ", spec.summary)
+        for spec in SPECS
+        if await may_run(session, person, spec)
     ]
-    return View(title="What you can ask the PMO bot", lines=tuple(lines))
+    return View(title=_("What you can ask the PMO bot"), lines=tuple(lines))

@@ -11,11 +11,14 @@ are `/pmo` commands (`COMMAND` choices) that go through `run_command` with its r
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.commands.help import help_view
+from handlers.i18n import Cat, Day, _
+from handlers.languages import language_of
 from handlers.painpoints import loop
 from handlers.people import FOREVER, UNKNOWN_CALLER, caller_person, is_paused, is_staff
 from handlers.ports import Caller, Services
@@ -23,7 +26,7 @@ from handlers.projects import schedule_text
 from handlers.tastes import SOUR, taste_label
 from handlers.value.report import compute_value
 from handlers.value.view import value_view
-from handlers.views import Choice, View, error
+from handlers.views import Choice, View, error, localize
 from storage.models import KIND_TASTE, Checkin, PainPoint, Person, Project
 from storage.queries import sponsored_projects
 
@@ -52,15 +55,18 @@ async def home(services: Services, caller: Caller, notice: View | None = None) -
     async with services.db.transaction() as session:
         person = await caller_person(session, caller)
         if person is None:
-            return (error(UNKNOWN_CALLER),)
+            return (localize(error(UNKNOWN_CALLER), services.policy.language),)
+        language = await language_of(session, person.id, services.policy.language)
         sections = await sections_for(session, services, caller.org_id, person)
-    return (notice, *sections) if notice is not None else sections
+    shown = (notice, *sections) if notice is not None else sections
+    return tuple(localize(section, language) for section in shown)
 
 
 async def sections_for(
     session: AsyncSession, services: Services, org_id: int, person: Person
 ) -> tuple[View, ...]:
-    """What matters to this person, by role, section by section (Slack's App Home shows each)."""
+    """What matters to this person, by role, section by section (Slack's App Home shows each);
+    in lazy texts, translated by the caller for the reader."""
     staff = is_staff(person)
     own = [p for p in await sponsored_projects(session, person.id) if not p.archived]
     sections: list[View] = []
@@ -76,25 +82,25 @@ async def sections_for(
         sections += [_projects(person, own, _today(services)), await _answers(session, person)]
     if not staff and not own:
         sections.append(await _summary(session, services, org_id))
-        sections.append(View(title="What you can ask", lines=(await help_view(session, person)).lines))
+        sections.append(View(title=_("What you can ask"), lines=(await help_view(session, person)).lines))
     else:
-        sections.append(View(text="Type `/pmo help` for every command you may run."))
+        sections.append(View(text=_("Type `/pmo help` for every command you may run.")))
     return tuple(sections)
 
 
 def as_one(sections: tuple[View, ...]) -> View:
     """The home page as one message, for channels without a home surface (Teams, the console,
     `/pmo home`): each section's title in bold, then its text, figures and lines; every button."""
-    lines: list[str] = []
+    lines: list[Any] = []
     for section in sections:
         if section.title:
-            lines.append(f"*{section.title}*")
+            lines.append(Cat("*", section.title, "*"))
         if section.text:
             lines.append(section.text)
-        lines += [f"{fact.label}: {fact.value}" for fact in section.facts]
+        lines += [Cat(fact.label, ": ", fact.value) for fact in section.facts]
         lines += section.lines
     choices = tuple(choice for section in sections for choice in section.choices)
-    return View(title="Your home", lines=tuple(lines), choices=choices)
+    return View(title=_("Your home"), lines=tuple(lines), choices=choices)
 
 
 async def _summary(session: AsyncSession, services: Services, org_id: int) -> View:
@@ -105,7 +111,7 @@ async def _summary(session: AsyncSession, services: Services, org_id: int) -> Vi
 def _alert_line(head: str, followed_up: bool, text: str | None) -> str:
     """One line of a staff list of alerts (pain points, sour tastes): what, whether someone took it,
     and the words."""
-    return head + (" · followed up" if followed_up else "") + _quote(text)
+    return Cat(head, Cat(" · ", _("followed up")) if followed_up else "", _quote(text))
 
 
 async def _open_painpoints(session: AsyncSession, org_id: int) -> View:
@@ -118,13 +124,18 @@ async def _open_painpoints(session: AsyncSession, org_id: int) -> View:
     )
     lines = tuple(
         _alert_line(
-            f"#{point.id} · {name} · impact {point.impact} · {point.reported_at:%Y-%m-%d}",
+            Cat(
+                f"#{point.id} · {name} · ",
+                _("impact %(impact)s", impact=point.impact),
+                " · ",
+                Day(point.reported_at.date()),
+            ),
             point.followed_up_by is not None,
             point.text,
         )
         for point, name in rows
     )
-    return View(title="Open pain points", lines=lines or ("None open. 🎉",))
+    return View(title=_("Open pain points"), lines=lines or (_("None open. 🎉"),))
 
 
 async def _sour_tastes(session: AsyncSession, org_id: int, today: dt.date) -> View:
@@ -144,30 +155,35 @@ async def _sour_tastes(session: AsyncSession, org_id: int, today: dt.date) -> Vi
     )
     lines = tuple(
         _alert_line(
-            f"{taste_label(checkin.rating)} · {project} · {sponsor} · {checkin.answered_at:%Y-%m-%d}",
+            Cat(taste_label(checkin.rating), f" · {project} · {sponsor} · ", Day(checkin.answered_at.date())),
             checkin.followed_up_by is not None,
             checkin.comment,
         )
         for checkin, project, sponsor in rows
     )
-    return View(title=f"Sour tastes, last {SOUR_DAYS} days", lines=lines or ("None. 😋",))
+    return View(title=_("Sour tastes, last %(n)s days", n=SOUR_DAYS), lines=lines or (_("None. 😋"),))
 
 
 def _projects(person: Person, projects: list[Project], today: dt.date) -> View:
-    lines = tuple(f"{p.name}: {schedule_text(p)}" for p in projects)
+    lines = tuple(Cat(f"{p.name}: ", schedule_text(p)) for p in projects)
     if is_paused(person, today):
-        until = "you resume" if person.paused_until == FOREVER else str(person.paused_until)
+        assert person.paused_until is not None
+        paused = (
+            _("⏸ Your check-ins are paused until you resume.")
+            if person.paused_until == FOREVER
+            else _("⏸ Your check-ins are paused until %(until)s.", until=Day(person.paused_until))
+        )
         return View(
-            title="Your projects",
-            text=f"⏸ Your check-ins are paused until {until}.",
+            title=_("Your projects"),
+            text=paused,
             lines=lines,
-            choices=(command_choice("Resume check-ins", "resume", "primary"),),
+            choices=(command_choice(_("Resume check-ins"), "resume", "primary"),),
         )
     return View(
-        title="Your projects",
-        text="Check-ins come on schedule. Away for a while? Pause them.",
+        title=_("Your projects"),
+        text=_("Check-ins come on schedule. Away for a while? Pause them."),
         lines=lines,
-        choices=(command_choice("Pause check-ins", "pause"),),
+        choices=(command_choice(_("Pause check-ins"), "pause"),),
     )
 
 
@@ -182,6 +198,7 @@ async def _answers(session: AsyncSession, person: Person) -> View:
         )
     ).all()
     lines = tuple(
-        f"{taste_label(c.rating)} · {name} · {c.answered_at:%Y-%m-%d}{_quote(c.comment)}" for c, name in rows
+        Cat(taste_label(c.rating), f" · {name} · ", Day(c.answered_at.date()), _quote(c.comment))
+        for c, name in rows
     )
-    return View(title="Your last answers", lines=lines or ("No answers yet.",))
+    return View(title=_("Your last answers"), lines=lines or (_("No answers yet."),))

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from handlers.csv.kinds import KINDS
+from handlers.i18n import Cat, _
 from handlers.ids import parse_id, positive_int
 from handlers.ports import PersonRef
 from handlers.text import name_problem, text_problem, visible
@@ -64,7 +65,7 @@ def tokenize(text: str) -> list[Token]:
             if text[i] == '"':
                 end = text.find('"', i + 1)
                 if end < 0:
-                    raise ParseError(f"A quote is not closed: {text[i:]}")
+                    raise ParseError(_("A quote is not closed: %(text)s", text=text[i:]))
                 buf.append(text[i + 1 : end])
                 i = end + 1
             elif text.startswith(("<@", "<mailto:"), i) and text.find(">", i) > 0:
@@ -85,9 +86,9 @@ def _number(text: str) -> float:
     try:
         value = float(text.replace(",", "").replace("_", ""))
     except ValueError:
-        raise ValueError(f"'{text}' is not a number") from None
+        raise ValueError(_("'%(text)s' is not a number", text=text)) from None
     if value != value or value in (float("inf"), float("-inf")):
-        raise ValueError(f"'{text}' is not a number")
+        raise ValueError(_("'%(text)s' is not a number", text=text))
     return value
 
 
@@ -95,11 +96,11 @@ def parse_amount(text: str) -> float:
     """Money as people write it: 450000, 450,000, 450k, 1.2m, $450,000."""
     match = AMOUNT.match(text.strip())
     if not match:
-        raise ValueError(f"'{text}' is not an amount (e.g. 450000, 450k or 1.2m)")
+        raise ValueError(_("'%(text)s' is not an amount (e.g. 450000, 450k or 1.2m)", text=text))
     value = float(match.group(1).replace(",", "").replace("_", ""))
     scale = {"": 1, "k": 1_000, "m": 1_000_000}[match.group(2).lower()]
     if abs(value * scale) >= 1e15:
-        raise ValueError(f"'{text}' is too large an amount")
+        raise ValueError(_("'%(text)s' is too large an amount", text=text))
     return round(value * scale, 2)
 
 
@@ -107,28 +108,28 @@ def _date(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"'{text}' is not a date (YYYY-MM-DD)") from None
+        raise ValueError(_("'%(text)s' is not a date (YYYY-MM-DD)", text=text)) from None
 
 
 def _due(text: str) -> dt.date:
     """A deadline; PostgreSQL stores 9999-12-31 as 'infinity', which no date arithmetic accepts."""
     value = _date(text)
     if value > LATEST_DUE:
-        raise ValueError(f"'{text}' is too far away for a due date")
+        raise ValueError(_("'%(text)s' is too far away for a due date", text=text))
     return value
 
 
 def _time(text: str) -> str:
     match = re.fullmatch(r"([01]?[0-9]|2[0-3]):([0-5][0-9])", text)
     if not match:
-        raise ValueError(f"'{text}' is not a time (HH:MM, 00:00 to 23:59)")
+        raise ValueError(_("'%(text)s' is not a time (HH:MM, 00:00 to 23:59)", text=text))
     return f"{int(match.group(1)):02d}:{match.group(2)}"
 
 
 def _days(text: str) -> int:
     value = positive_int(text)
     if value > 3660:
-        raise ValueError(f"'{text}' days is more than ten years")
+        raise ValueError(_("'%(text)s' days is more than ten years", text=text))
     return value
 
 
@@ -136,7 +137,7 @@ def _choice(*allowed: str) -> Callable[[str], str]:
     def convert(text: str) -> str:
         value = text.lower()
         if value not in allowed:
-            raise ValueError(f"'{text}' is not one of {'|'.join(allowed)}")
+            raise ValueError(_("'%(text)s' is not one of %(allowed)s", text=text, allowed="|".join(allowed)))
         return value
 
     return convert
@@ -151,7 +152,7 @@ def _day(text: str) -> str:
     for day, full in zip(DAYS, DAY_NAMES, strict=True):
         if len(value) >= 3 and full.startswith(value):
             return day
-    raise ValueError(f"'{text}' is not a day (mon, tue, wed, thu, fri, sat, sun)")
+    raise ValueError(_("'%(text)s' is not a day (mon, tue, wed, thu, fri, sat, sun)", text=text))
 
 
 def _one_line(text: str, limit: int) -> str:
@@ -161,9 +162,9 @@ def _one_line(text: str, limit: int) -> str:
         raise ValueError(problem)
     value = " ".join(text.split())
     if not value:
-        raise ValueError("is empty")
+        raise ValueError(_("is empty"))
     if len(value) > limit:
-        raise ValueError(f"is longer than {limit:,} characters")
+        raise ValueError(_("is longer than %(limit)s characters", limit=f"{limit:,}"))
     return value
 
 
@@ -180,7 +181,7 @@ def _long_text(text: str) -> str:
 def _unit(text: str) -> str:
     value = _text(text)
     if len(value) > 40:
-        raise ValueError("is longer than 40 characters")
+        raise ValueError(_("is longer than %(limit)s characters", limit="40"))
     return value
 
 
@@ -196,7 +197,7 @@ def parse_person(text: str) -> PersonRef:
         text = match.group(1)
     if EMAIL.match(text) and len(text) <= 254:  # the longest address SMTP allows
         return PersonRef(email=text.lower(), written=text)
-    raise ValueError(f"'{text}' is not a person (mention them with @ or give their e-mail)")
+    raise ValueError(_("'%(text)s' is not a person (mention them with @ or give their e-mail)", text=text))
 
 
 @dataclass(frozen=True)
@@ -231,12 +232,12 @@ _PROJECT_OPTIONS: dict[str, Callable[[str], Any]] = {
 _CSV_KINDS = "|".join(KINDS)  # projects|responses|outcomes|painpoints
 
 SPECS: tuple[Spec, ...] = (
-    Spec(("help",), "help", "anyone", summary="the commands you may run"),
+    Spec(("help",), "help", "anyone", summary=_("the commands you may run")),
     Spec(
         ("home",),
         "home",
         "anyone",
-        summary="what matters to you now: your projects, your pain points, the figures",
+        summary=_("what matters to you now: your projects, your pain points, the figures"),
     ),
     Spec(
         ("value",),
@@ -244,7 +245,7 @@ SPECS: tuple[Spec, ...] = (
         "anyone",
         "name?",
         {"segment": _text, "days": _days},
-        summary="the value report",
+        summary=_("the value report"),
     ),
     Spec(
         ("project", "add"),
@@ -254,33 +255,37 @@ SPECS: tuple[Spec, ...] = (
         "name",
         _PROJECT_OPTIONS,
         ("sponsor",),
-        summary="add a project and its sponsor",
+        summary=_("add a project and its sponsor"),
     ),
-    Spec(("project", "list"), "project list", "staff", summary="list projects"),
+    Spec(("project", "list"), "project list", "staff", summary=_("list projects")),
     Spec(
-        ("project", "archive"), "project archive NAME", "staff", "name", summary="stop a project's check-ins"
+        ("project", "archive"),
+        "project archive NAME",
+        "staff",
+        "name",
+        summary=_("stop a project's check-ins"),
     ),
     Spec(
         ("checkin",),
         "checkin PROJECT [again]",
         "staff",
         "name",
-        summary="send the taste check-in now (again: even while the last one is open)",
+        summary=_("send the taste check-in now (again: even while the last one is open)"),
     ),
-    Spec(("ask",), "ask PROJECT", "staff", "name", summary="send the pain-point prompt now"),
+    Spec(("ask",), "ask PROJECT", "staff", "name", summary=_("send the pain-point prompt now")),
     Spec(
         ("painpoints",),
         "painpoints [open|resolved|all] [project:NAME]",
         "staff",
         "open|resolved|all?",
         {"project": _text},
-        summary="list pain points",
+        summary=_("list pain points"),
     ),
     Spec(
         ("painpoints", "mine"),
         "painpoints mine",
         "staff",
-        summary="the open pain points you own",
+        summary=_("the open pain points you own"),
     ),
     Spec(
         ("painpoint", "resolve"),
@@ -288,7 +293,7 @@ SPECS: tuple[Spec, ...] = (
         "staff",
         "id",
         {"after": _number, "fix": _long_text},
-        summary="mark a pain point fixed; its sponsor is told what was done",
+        summary=_("mark a pain point fixed; its sponsor is told what was done"),
     ),
     Spec(
         ("painpoint",),
@@ -304,7 +309,7 @@ SPECS: tuple[Spec, ...] = (
             "due": _due,
             "note": _long_text,
         },
-        summary="attach the measure that will show the fix, give it an owner, or note a step taken",
+        summary=_("attach the measure that will show the fix, give it an owner, or note a step taken"),
         forms=((("metric", "baseline"), ("better",)), (("owner",), ("due",)), (("note",), ())),
     ),
     Spec(
@@ -314,7 +319,7 @@ SPECS: tuple[Spec, ...] = (
         "id",
         {"did": _long_text},
         ("did",),
-        summary="record what the PMO changed after a sour taste",
+        summary=_("record what the PMO changed after a sour taste"),
     ),
     Spec(
         ("outcome", "add"),
@@ -330,7 +335,7 @@ SPECS: tuple[Spec, ...] = (
             "due": _due,
         },
         ("metric", "baseline", "target"),
-        summary="add a business-case outcome",
+        summary=_("add a business-case outcome"),
     ),
     Spec(
         ("outcome", "update"),
@@ -339,26 +344,39 @@ SPECS: tuple[Spec, ...] = (
         "id",
         {"current": _number},
         ("current",),
-        summary="record a new measurement",
+        summary=_("record a new measurement"),
     ),
     Spec(
-        ("outcomes",), "outcomes [PROJECT]", "staff|sponsor", "name?", summary="list outcomes with progress"
+        ("outcomes",),
+        "outcomes [PROJECT]",
+        "staff|sponsor",
+        "name?",
+        summary=_("list outcomes with progress"),
     ),
-    Spec(("cost",), "cost AMOUNT", "admin", "amount", summary="set the PMO's cost to date"),
-    Spec(("alerts", "here"), "alerts here", "staff", summary="send alerts to this channel"),
-    Spec(("staff", "add"), "staff add PERSON", "admin", "person", summary="make someone PMO staff"),
-    Spec(("staff", "remove"), "staff remove PERSON", "admin", "person", summary="remove someone from staff"),
-    Spec(("staff", "list"), "staff list", "admin", summary="list staff and admins"),
+    Spec(("cost",), "cost AMOUNT", "admin", "amount", summary=_("set the PMO's cost to date")),
+    Spec(("alerts", "here"), "alerts here", "staff", summary=_("send alerts to this channel")),
+    Spec(("staff", "add"), "staff add PERSON", "admin", "person", summary=_("make someone PMO staff")),
+    Spec(
+        ("staff", "remove"), "staff remove PERSON", "admin", "person", summary=_("remove someone from staff")
+    ),
+    Spec(("staff", "list"), "staff list", "admin", summary=_("list staff and admins")),
     Spec(
         ("pause",),
         "pause [until:YYYY-MM-DD]",
         "sponsor",
         None,
         {"until": _date},
-        summary="no check-ins until then",
+        summary=_("no check-ins until then"),
     ),
-    Spec(("resume",), "resume", "sponsor", summary="check-ins again"),
-    Spec(("export",), f"export {_CSV_KINDS}", "staff", _CSV_KINDS, summary="the CSV file, sent to you"),
+    Spec(("resume",), "resume", "sponsor", summary=_("check-ins again")),
+    Spec(("export",), f"export {_CSV_KINDS}", "staff", _CSV_KINDS, summary=_("the CSV file, sent to you")),
+    Spec(
+        ("language",),
+        "language en|de|fr|es|pt",
+        "anyone",
+        "en|de|fr|es|pt?",
+        summary=_("the language I speak with you (commands stay English)"),
+    ),
 )
 
 _FREE_TEXT = {_text, _unit, _long_text}
@@ -419,9 +437,15 @@ def parse(text: str) -> Command:
         family = usages_for(first)
         if family:
             sub = tokens[1].text if len(tokens) > 1 else ""
-            what = f"'{first} {sub}' is not a command" if sub else f"'{first}' needs more words"
-            raise ParseError(what + ".", " / ".join(family))
-        raise ParseError(f"Unknown command '{tokens[0].text}'. Type 'help' for the commands you may run.")
+            what = (
+                _("'%(words)s' is not a command.", words=f"{first} {sub}")
+                if sub
+                else _("'%(word)s' needs more words.", word=first)
+            )
+            raise ParseError(what, " / ".join(family))
+        raise ParseError(
+            _("Unknown command '%(word)s'. Type 'help' for the commands you may run.", word=tokens[0].text)
+        )
     rest = tokens[len(spec.words) :]
     return _parse_arguments(spec, rest)
 
@@ -438,28 +462,33 @@ def _parse_arguments(spec: Spec, rest: list[Token]) -> Command:
         if match and match.group(1) in spec.options:
             key, value = match.group(1), match.group(2)
             if key in raw_options:
-                raise ParseError(f"'{key}:' is given twice.", spec.usage)
+                raise ParseError(_("'%(key)s:' is given twice.", key=key), spec.usage)
             raw_options[key] = value
             last_key = key
         elif match:
-            raise ParseError(f"Unknown option '{match.group(1)}:' for {spec.name}.", spec.usage)
+            raise ParseError(
+                _("Unknown option '%(key)s:' for %(command)s.", key=match.group(1), command=spec.name),
+                spec.usage,
+            )
         elif last_key is not None:
             if spec.options[last_key] in _FREE_TEXT:
                 raw_options[last_key] += " " + token.text
             else:
-                raise ParseError(f"Unexpected word '{token.text}' after {last_key}:.", spec.usage)
+                raise ParseError(
+                    _("Unexpected word '%(word)s' after %(key)s:.", word=token.text, key=last_key), spec.usage
+                )
         else:
             positional_words.append(token.text)
     for key, value in raw_options.items():
         if not value.strip():
-            raise ParseError(f"'{key}:' has no value.", spec.usage)
+            raise ParseError(_("'%(key)s:' has no value.", key=key), spec.usage)
         try:
             options[key] = spec.options[key](value.strip())
         except ValueError as exc:
-            raise ParseError(f"{key}: {exc}.", spec.usage) from None
+            raise ParseError(Cat(f"{key}: ", _reason(exc), "."), spec.usage) from None
     missing = [key for key in spec.required if key not in options]
     if missing:
-        raise ParseError(f"Missing {', '.join(k + ':' for k in missing)} for {spec.name}.", spec.usage)
+        raise ParseError(_missing(", ".join(k + ":" for k in missing), spec), spec.usage)
     if spec.forms:
         _check_form(spec, set(options))
     return Command(spec, _positional(spec, positional_words), options)
@@ -469,19 +498,25 @@ def _check_form(spec: Spec, given: set[str]) -> None:
     """Exactly one of the command's forms, complete, and nothing of another."""
     chosen = [(needed, extra) for needed, extra in spec.forms if given & set(needed)]
     if not chosen:
-        wanted = " or ".join(", ".join(k + ":" for k in needed) for needed, _ in spec.forms)
-        raise ParseError(f"Missing {wanted} for {spec.name}.", spec.usage)
+        wanted = " or ".join(", ".join(k + ":" for k in needed) for needed, _extra in spec.forms)
+        raise ParseError(_missing(wanted, spec), spec.usage)
     if len(chosen) > 1:
         raise ParseError(
-            f"Give {' or '.join(needed[0] + ':' for needed, _ in chosen)} in separate commands.", spec.usage
+            _(
+                "Give %(keys)s in separate commands.",
+                keys=" or ".join(needed[0] + ":" for needed, _n in chosen),
+            ),
+            spec.usage,
         )
     needed, extra = chosen[0]
     missing = [key for key in needed if key not in given]
     if missing:
-        raise ParseError(f"Missing {', '.join(k + ':' for k in missing)} for {spec.name}.", spec.usage)
+        raise ParseError(_missing(", ".join(k + ":" for k in missing), spec), spec.usage)
     stray = sorted(given - set(needed) - set(extra))
     if stray:
-        raise ParseError(f"'{stray[0]}:' does not go with {needed[0]}:.", spec.usage)
+        raise ParseError(
+            _("'%(key)s:' does not go with %(other)s:.", key=stray[0], other=needed[0]), spec.usage
+        )
 
 
 DASHED = re.compile(r"^--([A-Za-z][A-Za-z_-]*)(?:=.*)?$", re.DOTALL)  # --days, --days=30
@@ -511,36 +546,45 @@ def _positional(spec: Spec, words: list[str]) -> Any:
     kind = spec.positional
     if kind is None:
         if words:
-            raise ParseError(f"Unexpected word '{words[0]}'.", spec.usage)
+            raise ParseError(_("Unexpected word '%(word)s'.", word=words[0]), spec.usage)
         return None
     optional = kind.endswith("?")
     kind = kind.rstrip("?")
     if not words:
         if optional:
             return None
-        raise ParseError(f"Missing {_positional_label(spec)} for {spec.name}.", spec.usage)
+        raise ParseError(_missing(_positional_label(spec), spec), spec.usage)
     joined = " ".join(words)
     try:
         if kind == "name":
             return _text(joined)
         if kind == "id":
             if len(words) > 1:
-                raise ValueError(f"'{joined}' is not one id")
+                raise ValueError(_("'%(text)s' is not one id", text=joined))
             return parse_id(words[0].lstrip("#"))
         if kind == "amount":
             return parse_amount(joined)
         if kind == "person":
             if len(words) > 1:
-                raise ValueError(f"'{joined}' is more than one person")
+                raise ValueError(_("'%(text)s' is more than one person", text=joined))
             return parse_person(words[0])
         if len(words) > 1:
-            raise ValueError(f"Unexpected word '{words[1]}'")
+            raise ValueError(_("Unexpected word '%(word)s'", word=words[1]))
         return _choice(*kind.split("|"))(words[0])
     except ValueError as exc:
-        message = str(exc)
-        if message.startswith(("is ", "contains ")):  # "is empty" says nothing without its subject
-            message = f"{_positional_label(spec)} {message}"
-        raise ParseError(f"{message}.", spec.usage) from None
+        message = _reason(exc)
+        if str(message).startswith(("is ", "contains ")):  # "is empty" says nothing without its subject
+            message = Cat(_positional_label(spec), " ", message)
+        raise ParseError(Cat(message, "."), spec.usage) from None
+
+
+def _reason(exc: ValueError) -> str:
+    """What a converter said: its lazy text when it gave one (said in the reader's language)."""
+    return exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)
+
+
+def _missing(what: str, spec: Spec) -> str:
+    return _("Missing %(what)s for %(command)s.", what=what, command=spec.name)
 
 
 def _positional_label(spec: Spec) -> str:

@@ -22,24 +22,33 @@ from handlers.commands import home
 from handlers.commands.help import help_view, may_run
 from handlers.commands.parser import SPECS, Command, ParseError, Spec, parse
 from handlers.csv.api import export_csv
+from handlers.i18n import LANGUAGES, Day, Money, _, ngettext
+from handlers.languages import language_of
 from handlers.outbox import Rollback, perform_as
 from handlers.painpoints import loop, tracking
 from handlers.people import FOREVER, display, is_admin, is_paused, is_staff, resolve_person
 from handlers.ports import Caller, NotReachable, Outgoing, PersonRef, Reply, Services
 from handlers.value.report import compute_value, recent_comments
 from handlers.value.view import value_view
-from handlers.views import Attachment, View, error, info, number
+from handlers.views import Attachment, View, error, info
 from storage.models import KIND_PAINPOINT, KIND_TASTE, Checkin, Organisation, Person, Project
 from storage.queries import find_project, sponsored_projects
 
 log = logging.getLogger(__name__)
 
-ROLE_WORDS = {
-    "staff": "PMO staff",
-    "admin": "PMO admins",
-    "sponsor": "project sponsors",
-    "staff|sponsor": "PMO staff and project sponsors",
-}
+
+def _refusal_text(role: str, command: str) -> str:
+    """Who may run it, as a whole sentence (each language orders it its own way)."""
+    if role == "staff":
+        return _("Sorry, '%(command)s' is for PMO staff only. Nothing was changed.", command=command)
+    if role == "admin":
+        return _("Sorry, '%(command)s' is for PMO admins only. Nothing was changed.", command=command)
+    if role == "sponsor":
+        return _("Sorry, '%(command)s' is for project sponsors only. Nothing was changed.", command=command)
+    return _(
+        "Sorry, '%(command)s' is for PMO staff and project sponsors only. Nothing was changed.",
+        command=command,
+    )
 
 
 @dataclass
@@ -55,13 +64,18 @@ class Context:
 
 
 async def run_command(services: Services, caller: Caller, text: str) -> View:
-    """The one entry point for `/pmo …`, whatever the channel."""
+    """The one entry point for `/pmo …`, whatever the channel; a mistake is answered in the
+    caller's language too, so the parse comes inside the use case."""
     try:
-        command = parse(text)
+        command: Command | None = parse(text)
+        mistake = None
     except ParseError as exc:
-        return error(exc.message, exc.usage)
+        command, mistake = None, error(exc.message, exc.usage)
 
     async def work(session: AsyncSession, person: Person) -> Reply:
+        if command is None:
+            assert mistake is not None
+            return Reply(mistake)
         ctx = Context(session, services, caller, person)
         refusal = await _refusal(ctx, command.spec)
         if refusal is not None:
@@ -78,7 +92,7 @@ async def _may_run(ctx: Context, spec: Spec) -> bool:
 async def _refusal(ctx: Context, spec: Spec) -> View | None:
     if await _may_run(ctx, spec):
         return None
-    return error(f"Sorry, '{spec.name}' is for {ROLE_WORDS[spec.role]} only. Nothing was changed.")
+    return error(_refusal_text(spec.role, spec.name))
 
 
 # ---- one function per command, bound to its words by @handles -----------------------------
@@ -124,7 +138,11 @@ async def _home(ctx: Context, command: Command) -> Reply:
 async def _project_named(ctx: Context, name: str) -> Project:
     project = await find_project(ctx.session, ctx.caller.org_id, name)
     if project is None:
-        raise Rollback(Reply(error(f"There is no project named '{name}'. Type 'project list' to see them.")))
+        raise Rollback(
+            Reply(
+                error(_("There is no project named '%(name)s'. Type 'project list' to see them.", name=name))
+            )
+        )
     return project
 
 
@@ -137,7 +155,10 @@ async def _person(ctx: Context, ref: PersonRef) -> Person:
         raise Rollback(
             Reply(
                 error(
-                    f"I can't find {ref.written} here. Check the mention or e-mail, or ask them to say hello to the bot."
+                    _(
+                        "I can't find %(who)s here. Check the mention or e-mail, or ask them to say hello to the bot.",
+                        who=ref.written,
+                    )
                 )
             )
         )
@@ -151,7 +172,12 @@ async def _value(ctx: Context, command: Command) -> Reply:
     staff = is_staff(ctx.person)
     if project is not None and not staff and project.sponsor_id != ctx.person.id:
         return Reply(
-            error(f"Project detail is for PMO staff and the sponsor of {project.name}. Try 'value' alone.")
+            error(
+                _(
+                    "Project detail is for PMO staff and the sponsor of %(project)s. Try 'value' alone.",
+                    project=project.name,
+                )
+            )
         )
     if segment is not None:  # equality, not ILIKE: '%' and '_' in a segment are not wildcards
         found = await ctx.session.scalar(
@@ -160,7 +186,7 @@ async def _value(ctx: Context, command: Command) -> Reply:
             .limit(1)
         )
         if found is None:
-            return Reply(error(f"No project is in segment '{segment}'."))
+            return Reply(error(_("No project is in segment '%(segment)s'.", segment=segment)))
         segment = found
     days = command.options.get("days", 90)
     report = await compute_value(
@@ -197,19 +223,43 @@ async def _project_archive(ctx: Context, command: Command) -> Reply:
 async def _send_now(ctx: Context, command: Command, kind: str) -> Reply:
     project = await _project_named(ctx, command.positional)
     if project.archived:
-        return Reply(error(f"'{project.name}' is archived; nothing was sent."))
+        return Reply(error(_("'%(project)s' is archived; nothing was sent.", project=project.name)))
     sponsor = await ctx.session.get(Person, project.sponsor_id)
     assert sponsor is not None
     if is_paused(sponsor, ctx.today):
-        until = "further notice" if sponsor.paused_until == FOREVER else str(sponsor.paused_until)
-        return Reply(error(f"{sponsor.name} has paused check-ins until {until}; nothing was sent."))
+        assert sponsor.paused_until is not None
+        paused = (
+            _(
+                "%(sponsor)s has paused check-ins until further notice; nothing was sent.",
+                sponsor=sponsor.name,
+            )
+            if sponsor.paused_until == FOREVER
+            else _(
+                "%(sponsor)s has paused check-ins until %(until)s; nothing was sent.",
+                sponsor=sponsor.name,
+                until=Day(sponsor.paused_until),
+            )
+        )
+        return Reply(error(paused))
     checkin = await open_checkin(ctx.session, project, kind)
     if checkin is None:
-        return Reply(error("That was sent a moment ago; nothing more was sent."))
-    what = "taste check-in" if kind == KIND_TASTE else "pain-point prompt"
+        return Reply(error(_("That was sent a moment ago; nothing more was sent.")))
     sent = question(kind, checkin.id, project.name)
+    told = (
+        _(
+            "Sent the taste check-in for %(project)s to %(sponsor)s.",
+            project=project.name,
+            sponsor=sponsor.name,
+        )
+        if kind == KIND_TASTE
+        else _(
+            "Sent the pain-point prompt for %(project)s to %(sponsor)s.",
+            project=project.name,
+            sponsor=sponsor.name,
+        )
+    )
     return Reply(
-        info(f"Sent the {what} for {project.name} to {sponsor.name}."),
+        info(told),
         [Outgoing(view=sent, person_id=sponsor.id, checkin_id=checkin.id)],
     )
 
@@ -227,8 +277,12 @@ async def _checkin(ctx: Context, command: Command) -> Reply:
         if pending is not None:
             return Reply(
                 error(
-                    f"{project.name}'s check-in of {pending.sent_at:%Y-%m-%d %H:%M} UTC is still open; "
-                    f"nothing was sent. Type 'checkin {project.name} again' to send another.",
+                    _(
+                        "%(project)s's check-in of %(when)s UTC is still open; nothing was sent. "
+                        "Type 'checkin %(project)s again' to send another.",
+                        project=project.name,
+                        when=f"{pending.sent_at:%Y-%m-%d %H:%M}",
+                    )
                 )
             )
     return await _send_now(ctx, command, KIND_TASTE)
@@ -327,38 +381,53 @@ async def _outcomes(ctx: Context, command: Command) -> Reply:
     if command.positional:
         project = await _project_named(ctx, command.positional)
         if not staff and project.sponsor_id != ctx.person.id:
-            return Reply(error(f"The outcomes of {project.name} are for PMO staff and its sponsor."))
-        return Reply(await outcomes.listing(ctx.session, ctx.caller.org_id, [project]))
+            return Reply(
+                error(
+                    _("The outcomes of %(project)s are for PMO staff and its sponsor.", project=project.name)
+                )
+            )
+        return Reply(
+            await outcomes.listing(ctx.session, ctx.caller.org_id, [project], ctx.services.policy.currency)
+        )
     if staff:
-        return Reply(await outcomes.listing(ctx.session, ctx.caller.org_id, None))
+        return Reply(
+            await outcomes.listing(ctx.session, ctx.caller.org_id, None, ctx.services.policy.currency)
+        )
     own = await sponsored_projects(ctx.session, ctx.person.id)
     if not own:
-        return Reply(error("Outcomes are for PMO staff and project sponsors."))
-    return Reply(await outcomes.listing(ctx.session, ctx.caller.org_id, own))
+        return Reply(error(_("Outcomes are for PMO staff and project sponsors.")))
+    return Reply(await outcomes.listing(ctx.session, ctx.caller.org_id, own, ctx.services.policy.currency))
 
 
 @handles("cost")
 async def _cost(ctx: Context, command: Command) -> Reply:
     if command.positional < 0:
-        return Reply(error("The PMO's cost cannot be negative.", "cost AMOUNT"))
+        return Reply(error(_("The PMO's cost cannot be negative."), "cost AMOUNT"))
     org = await ctx.session.get(Organisation, ctx.caller.org_id)
     assert org is not None
     org.pmo_cost = command.positional
-    return Reply(info(f"The PMO's cost to date is now {number(command.positional)}; ROI in 'value' uses it."))
+    return Reply(
+        info(
+            _(
+                "The PMO's cost to date is now %(cost)s; ROI in 'value' uses it.",
+                cost=Money(command.positional, ctx.services.policy.currency),
+            )
+        )
+    )
 
 
 @handles("alerts here")
 async def _alerts_here(ctx: Context, command: Command) -> Reply:
     if not ctx.caller.channel:
         return Reply(
-            error("Run 'alerts here' in the channel that should receive alerts (after inviting the bot).")
+            error(_("Run 'alerts here' in the channel that should receive alerts (after inviting the bot)."))
         )
     org = await ctx.session.get(Organisation, ctx.caller.org_id)
     assert org is not None
     org.alert_channels = {**(org.alert_channels or {}), ctx.caller.platform: ctx.caller.channel}
     return Reply(
         info(
-            "Alerts will come to this channel: sour tastes and pain points of impact 4–5.",
+            _("Alerts will come to this channel: sour tastes and pain points of impact 4–5."),
         ),
         [],
     )
@@ -368,20 +437,27 @@ async def _alerts_here(ctx: Context, command: Command) -> Reply:
 async def _staff_add(ctx: Context, command: Command) -> Reply:
     person = await _person(ctx, command.positional)
     if is_staff(person):
-        return Reply(info(f"{person.name} is already {'an admin' if is_admin(person) else 'PMO staff'}."))
+        already = (
+            _("%(name)s is already an admin.", name=person.name)
+            if is_admin(person)
+            else _("%(name)s is already PMO staff.", name=person.name)
+        )
+        return Reply(info(already))
     person.role = "staff"
-    return Reply(info(f"{display(person)} is now PMO staff."))
+    return Reply(info(_("%(name)s is now PMO staff.", name=display(person))))
 
 
 @handles("staff remove")
 async def _staff_remove(ctx: Context, command: Command) -> Reply:
     person = await _person(ctx, command.positional)
     if is_admin(person):
-        return Reply(error(f"{person.name} is an admin; admins come from PMO_ADMINS and stay staff."))
+        return Reply(
+            error(_("%(name)s is an admin; admins come from PMO_ADMINS and stay staff.", name=person.name))
+        )
     if not is_staff(person):
-        return Reply(error(f"{person.name} is not PMO staff."))
+        return Reply(error(_("%(name)s is not PMO staff.", name=person.name)))
     person.role = "member"
-    return Reply(info(f"{person.name} is no longer PMO staff."))
+    return Reply(info(_("%(name)s is no longer PMO staff.", name=person.name)))
 
 
 @handles("staff list")
@@ -392,25 +468,31 @@ async def _staff_list(ctx: Context, command: Command) -> Reply:
         .order_by(Person.role, Person.name)
     )
     lines = tuple(f"{display(p)} · {p.role}" for p in people)
-    return Reply(View(title="PMO staff", lines=lines or ("Nobody yet.",)))
+    return Reply(View(title=_("PMO staff"), lines=lines or (_("Nobody yet."),)))
 
 
 @handles("pause")
 async def _pause(ctx: Context, command: Command) -> Reply:
     until = command.options.get("until")
     if until is not None and until <= ctx.today:
-        return Reply(error(f"until: {until} is not in the future.", "pause [until:YYYY-MM-DD]"))
+        return Reply(
+            error(_("until: %(until)s is not in the future.", until=Day(until)), "pause [until:YYYY-MM-DD]")
+        )
     ctx.person.paused_until = until or FOREVER
-    when = f"until {until}" if until else "until you type 'resume'"
-    return Reply(info(f"Check-ins are paused {when}. Enjoy the time off!"))
+    paused = (
+        _("Check-ins are paused until %(until)s. Enjoy the time off!", until=Day(until))
+        if until
+        else _("Check-ins are paused until you type 'resume'. Enjoy the time off!")
+    )
+    return Reply(info(paused))
 
 
 @handles("resume")
 async def _resume(ctx: Context, command: Command) -> Reply:
     if ctx.person.paused_until is None:
-        return Reply(info("Your check-ins were not paused; nothing changed."))
+        return Reply(info(_("Your check-ins were not paused; nothing changed.")))
     ctx.person.paused_until = None
-    return Reply(info("Welcome back: check-ins resume on schedule."))
+    return Reply(info(_("Welcome back: check-ins resume on schedule.")))
 
 
 @handles("export")
@@ -420,8 +502,38 @@ async def _export(ctx: Context, command: Command) -> Reply:
     filename = f"{command.positional}-{ctx.today.isoformat()}.csv"
     return Reply(
         View(
-            text=f"Here is {command.positional}: {rows} rows.",
+            text=ngettext(
+                "Here is %(kind)s: %(n)s row.", "Here is %(kind)s: %(n)s rows.", rows, kind=command.positional
+            ),
             attachment=Attachment(filename=filename, content=buffer.getvalue().encode("utf-8")),
+        )
+    )
+
+
+LANGUAGE_NAMES = {"en": "English", "de": "Deutsch", "fr": "français", "es": "español", "pt": "português"}
+
+
+@handles("language")
+async def _language(ctx: Context, command: Command) -> Reply:
+    """`language fr`: what the bot says to this person from now on (their commands stay English);
+    `language` alone: which one it speaks now. The reply is already in the new language."""
+    chosen = command.positional
+    if chosen is None:
+        current = await language_of(ctx.session, ctx.person.id, ctx.services.policy.language)
+        how = (
+            _("I speak %(language)s with you; you chose it.", language=LANGUAGE_NAMES[current])
+            if ctx.person.language in LANGUAGES
+            else _(
+                "I speak %(language)s with you, from your platform's settings or the PMO's default.",
+                language=LANGUAGE_NAMES[current],
+            )
+        )
+        return Reply(info(how, _("Choose another with: language en|de|fr|es|pt")))
+    ctx.person.language = chosen
+    return Reply(
+        info(
+            _("From now on I speak %(language)s with you.", language=LANGUAGE_NAMES[chosen]),
+            _("Commands stay in English, e.g. 'help'."),
         )
     )
 

@@ -15,8 +15,10 @@ from sqlalchemy import exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import alerts
+from handlers.i18n import Cat, Day, _
 from handlers.ids import as_id
 from handlers.painpoints import views
+from handlers.painpoints.views import status_word
 from handlers.people import is_staff
 from handlers.ports import Outgoing, Policy, Reply
 from handlers.text import said
@@ -24,7 +26,9 @@ from handlers.views import View, error, info
 from storage.db import utcnow
 from storage.models import Organisation, PainPoint, PainPointEvent, Person, Project
 
-NOT_FOUND = "There is no pain point #{id}. Type 'painpoints all' to see them."
+
+def not_found(point_id: int) -> str:
+    return _("There is no pain point #%(id)s. Type 'painpoints all' to see them.", id=point_id)
 
 
 def record(
@@ -67,13 +71,20 @@ async def assign(
     """Give the pain point an owner from staff (status in_progress); the owner is told by DM."""
     point = await _point(session, actor.org_id, point_id)
     if point is None:
-        return Reply(error(NOT_FOUND.format(id=point_id)))
+        return Reply(error(not_found(point_id)))
     if not is_staff(owner):
         return Reply(
-            error(f"{owner.name} is not PMO staff; an owner must be. An admin can run 'staff add' first.")
+            error(
+                _(
+                    "%(name)s is not PMO staff; an owner must be. An admin can run 'staff add' first.",
+                    name=owner.name,
+                )
+            )
         )
     if point.status == "resolved":
-        return Reply(error(f"Pain point #{point.id} is resolved; it needs no owner. Nothing was changed."))
+        return Reply(
+            error(_("Pain point #%(id)s is resolved; it needs no owner. Nothing was changed.", id=point.id))
+        )
     point.owner_id = owner.id
     point.due = due
     point.due_reminded_at = None
@@ -81,9 +92,32 @@ async def assign(
     when = f", due {due.isoformat()}" if due else ""
     record(session, point, actor.id, "owner", owner.name + when)
     project, reporter = await _project_and_reporter(session, point)
-    told = "they were told by direct message" if owner.id != actor.id else "it is in 'painpoints mine'"
+    params = {"id": point.id, "project": project.name, "owner": owner.name}
+    if owner.id != actor.id:
+        told = (
+            _(
+                "Pain point #%(id)s on %(project)s is now %(owner)s's, due %(due)s; they were told by direct message.",
+                due=Day(due),
+                **params,
+            )
+            if due
+            else _(
+                "Pain point #%(id)s on %(project)s is now %(owner)s's; they were told by direct message.",
+                **params,
+            )
+        )
+    else:
+        told = (
+            _(
+                "Pain point #%(id)s on %(project)s is now yours, due %(due)s; it is in 'painpoints mine'.",
+                due=Day(due),
+                **params,
+            )
+            if due
+            else _("Pain point #%(id)s on %(project)s is now yours; it is in 'painpoints mine'.", **params)
+        )
     return Reply(
-        info(f"Pain point #{point.id} on {project.name} is now {owner.name}'s{when}; {told}."),
+        info(told),
         [Outgoing(view=views.owner_brief(point, project, reporter), person_id=owner.id)]
         if owner.id != actor.id
         else [],
@@ -94,9 +128,18 @@ async def add_note(session: AsyncSession, actor: Person, point_id: int, text: st
     """A step taken, kept with its date in the pain point's history (and its story)."""
     point = await _point(session, actor.org_id, point_id)
     if point is None:
-        return Reply(error(NOT_FOUND.format(id=point_id)))
+        return Reply(error(not_found(point_id)))
     event = record(session, point, actor.id, "note", text)
-    return Reply(info(f"Noted on pain point #{point.id} ({event.at:%Y-%m-%d}): {text}"))
+    return Reply(
+        info(
+            _(
+                "Noted on pain point #%(id)s (%(date)s): %(text)s",
+                id=point.id,
+                date=Day(event.at.date()),
+                text=text,
+            )
+        )
+    )
 
 
 async def after_resolve(
@@ -123,10 +166,12 @@ async def after_resolve(
         if noted:
             return [], []
         record(session, point, None, "unreachable", reporter.name)
-        return [], [f"⚠️ {reporter.name} cannot be reached, so they were not told; tell them yourself."]
+        return [], [
+            _("⚠️ %(name)s cannot be reached, so they were not told; tell them yourself.", name=reporter.name)
+        ]
     view = views.you_said(point, project)
     return [Outgoing(view=view, person_id=reporter.id, painpoint_id=point.id)], [
-        f"{reporter.name} was told what was done and asked whether it is fixed."
+        _("%(name)s was told what was done and asked whether it is fixed.", name=reporter.name)
     ]
 
 
@@ -136,13 +181,13 @@ async def after_resolve(
 async def _answerable(session: AsyncSession, person: Person, point_id: Any) -> PainPoint | str:
     point = await _point(session, person.org_id, point_id)
     if point is None:
-        return "That pain point does not exist (any more); nothing was changed."
+        return _("That pain point does not exist (any more); nothing was changed.")
     if point.reported_by != person.id:
-        return (
+        return _(
             "Only the sponsor who reported this pain point can say whether it is fixed; nothing was changed."
         )
     if point.resolved_at is None:
-        return "This pain point has not been resolved yet; nothing was changed."
+        return _("This pain point has not been resolved yet; nothing was changed.")
     return point
 
 
@@ -154,7 +199,7 @@ async def answer_fix(session: AsyncSession, person: Person, payload: dict[str, A
     """The reporter's answer to "Is it fixed?"; the last answer counts."""
     fixed = payload.get("fixed")
     if set(payload) != {"painpoint", "fixed"} or not isinstance(fixed, bool):
-        return Reply(error("That button is not one I know; nothing was changed."))
+        return Reply(error(_("That button is not one I know; nothing was changed.")))
     found = await _answerable(session, person, payload["painpoint"])
     if isinstance(found, str):
         return Reply(error(found))
@@ -197,11 +242,11 @@ async def comment_fix(session: AsyncSession, person: Person, payload: dict[str, 
     """What is still wrong, after ❌ Not yet: kept in the history; the owner hears it."""
     text = said(comment)
     if not text:
-        return Reply(error("Please say what is still wrong; nothing was saved."))
+        return Reply(error(_("Please say what is still wrong; nothing was saved.")))
     if len(text) > 3000:
-        return Reply(error("That is longer than 3,000 characters; nothing was saved."))
+        return Reply(error(_("That is longer than 3,000 characters; nothing was saved.")))
     if set(payload) != {"painpoint"}:
-        return Reply(error("That form is not one I know; nothing was changed."))
+        return Reply(error(_("That form is not one I know; nothing was changed.")))
     found = await _answerable(session, person, payload["painpoint"])
     if isinstance(found, str):
         return Reply(error(found))
@@ -212,7 +257,7 @@ async def comment_fix(session: AsyncSession, person: Person, payload: dict[str, 
     if point.owner_id is not None:
         notice = views.reopened_notice(point, project, reporter, text)
         outbox.append(Outgoing(view=notice, person_id=point.owner_id))
-    return Reply(info("Thank you; the PMO has it."), outbox)
+    return Reply(info(_("Thank you; the PMO has it.")), outbox)
 
 
 async def fix_form(session: AsyncSession, person: Person, payload: dict[str, Any]) -> Reply:
@@ -220,10 +265,10 @@ async def fix_form(session: AsyncSession, person: Person, payload: dict[str, Any
     found = await _answerable(session, person, payload.get("painpoint"))
     if isinstance(found, str):
         return Reply(error(found))
-    project, _ = await _project_and_reporter(session, found)
+    project, _reporter = await _project_and_reporter(session, found)
     view = views.you_said(found, project)
     if view.form is None:
-        return Reply(error("Answer ❌ Not yet first, then say what is still wrong."))
+        return Reply(error(_("Answer ❌ Not yet first, then say what is still wrong.")))
     return Reply(view)
 
 
@@ -232,7 +277,7 @@ async def fix_form(session: AsyncSession, person: Person, payload: dict[str, Any
 
 async def mine(session: AsyncSession, person: Person) -> View:
     """`painpoints mine`: what this person owns, or that they own nothing."""
-    return await owned(session, person) or info("You own no open pain points.")
+    return await owned(session, person) or info(_("You own no open pain points."))
 
 
 async def owned(session: AsyncSession, person: Person) -> View | None:
@@ -250,11 +295,18 @@ async def owned(session: AsyncSession, person: Person) -> View | None:
         return None
     lines = []
     for point, project_name in rows:
-        due = f" · due {point.due.isoformat()}" if point.due else ""
+        due = Cat(" · ", _("due %(date)s", date=Day(point.due))) if point.due else ""
         lines.append(
-            f"#{point.id} [{point.status}] {project_name} · impact {point.impact}{due}\n    {point.text}"
+            Cat(
+                f"#{point.id} [",
+                status_word(point.status),
+                f"] {project_name} · ",
+                _("impact %(impact)s", impact=point.impact),
+                due,
+                f"\n    {point.text}",
+            )
         )
-    return View(title="Your pain points", lines=tuple(lines))
+    return View(title=_("Your pain points"), lines=tuple(lines))
 
 
 async def due_reminders(session: AsyncSession, today: dt.date, limit: int = 500) -> dict[int, list[Outgoing]]:

@@ -15,6 +15,9 @@ from handlers.checkins.lifecycle import (
     question_for,
     refs_updates,
 )
+from handlers.i18n import Cat, Day, _
+from handlers.painpoints.loop import not_found
+from handlers.painpoints.views import measure_text, status_word
 from handlers.ports import Outgoing, Policy, Reply
 from handlers.views import View, error, info, number
 from storage.db import utcnow
@@ -71,20 +74,29 @@ async def report(
     """The pain-point form was sent: record it against the prompt's project."""
     body = _clean_text(text)
     if not body:
-        return Reply(error("Please say what keeps you up at night; nothing was saved."))
+        return Reply(error(_("Please say what keeps you up at night; nothing was saved.")))
     if len(body) > 3000:
-        return Reply(error("That is longer than 3,000 characters; nothing was saved."))
+        return Reply(error(_("That is longer than 3,000 characters; nothing was saved.")))
     level = _impact(impact)
     if level is None:
         return Reply(
-            error("Impact is a number from 1 (minor) to 5 (keeps me up at night); nothing was saved.")
+            error(_("Impact is a number from 1 (minor) to 5 (keeps me up at night); nothing was saved."))
         )
     try:
         checkin = await load_for_answer(session, person, checkin_id, KIND_PAINPOINT)
     except Refused as exc:
-        return Reply(error(str(exc)))
+        return Reply(error(exc.args[0]))
     point, project, outbox = await _record(session, person, checkin, body, level, policy)
-    return Reply(info(f"Thank you. Pain point #{point.id} on {project.name} is with the PMO."), outbox)
+    return Reply(
+        info(
+            _(
+                "Thank you. Pain point #%(id)s on %(project)s is with the PMO.",
+                id=point.id,
+                project=project.name,
+            )
+        ),
+        outbox,
+    )
 
 
 async def report_by_reply(session: AsyncSession, person: Person, text: str, policy: Policy) -> Reply | None:
@@ -96,12 +108,17 @@ async def report_by_reply(session: AsyncSession, person: Person, text: str, poli
     if checkin is None:
         return None
     if len(body) > 3000:
-        return Reply(error("That is longer than 3,000 characters; nothing was saved."))
+        return Reply(error(_("That is longer than 3,000 characters; nothing was saved.")))
     point, project, outbox = await _record(session, person, checkin, body, DEFAULT_IMPACT, policy)
     return Reply(
         info(
-            f"Thank you. Pain point #{point.id} on {project.name} is with the PMO "
-            f"(impact {DEFAULT_IMPACT} of 5; use the form on the prompt to say how much it hurts)."
+            _(
+                "Thank you. Pain point #%(id)s on %(project)s is with the PMO "
+                "(impact %(impact)s of 5; use the form on the prompt to say how much it hurts).",
+                id=point.id,
+                project=project.name,
+                impact=DEFAULT_IMPACT,
+            )
         ),
         outbox,
     )
@@ -117,13 +134,25 @@ async def attach_measure(
 ) -> View:
     point = await get_point(session, org_id, point_id)
     if point is None:
-        return error(f"There is no pain point #{point_id}. Type 'painpoints all' to see them.")
+        return error(not_found(point_id))
     point.metric = metric
     point.baseline = baseline
     if better:
         point.better = better
     return info(
-        f"Pain point #{point.id} will be measured by {metric}: baseline {number(baseline)}, {point.better} is better."
+        _(
+            "Pain point #%(id)s will be measured by %(metric)s: baseline %(baseline)s, lower is better.",
+            id=point.id,
+            metric=metric,
+            baseline=number(baseline),
+        )
+        if point.better == "lower"
+        else _(
+            "Pain point #%(id)s will be measured by %(metric)s: baseline %(baseline)s, higher is better.",
+            id=point.id,
+            metric=metric,
+            baseline=number(baseline),
+        )
     )
 
 
@@ -132,12 +161,12 @@ async def resolve(
 ) -> View:
     point = await get_point(session, org_id, point_id)
     if point is None:
-        return error(f"There is no pain point #{point_id}. Type 'painpoints all' to see them.")
+        return error(not_found(point_id))
     if point.status == "resolved" and after is None and fix is None:
-        return error(f"Pain point #{point.id} is already resolved.")
+        return error(_("Pain point #%(id)s is already resolved.", id=point.id))
     if after is not None and point.baseline is None:
         return error(
-            f"Pain point #{point.id} has no measure yet; attach one first.",
+            _("Pain point #%(id)s has no measure yet; attach one first.", id=point.id),
             'painpoint ID metric:"NAME" baseline:N [better:lower|higher]',
         )
     if point.status != "resolved":
@@ -145,14 +174,13 @@ async def resolve(
         point.resolved_at = utcnow()
     if after is not None:
         point.after = after
-    text = f"Pain point #{point.id} is resolved."
+    parts: list[str] = [_("Pain point #%(id)s is resolved.", id=point.id)]
     if fix is not None:
-        text += f" Fix: {fix}."
-    if point.after is not None and point.baseline not in (None, 0):
-        assert point.baseline is not None
-        change = (point.baseline - point.after) if point.better == "lower" else (point.after - point.baseline)
-        text += f" {point.metric}: {number(point.baseline)} → {number(point.after)} ({100 * change / abs(point.baseline):+.1f}%)."
-    return info(text)
+        parts.append(_("Fix: %(fix)s.", fix=fix))
+    measure = measure_text(point) if point.baseline != 0 else None
+    if measure is not None:
+        parts.append(Cat(measure, "."))
+    return info(Cat(*parts, sep=" "))
 
 
 async def listing(session: AsyncSession, org_id: int, status: str, project: Project | None) -> View:
@@ -166,16 +194,44 @@ async def listing(session: AsyncSession, org_id: int, status: str, project: Proj
     if project is not None:
         query = query.where(PainPoint.project_id == project.id)
     rows = (await session.execute(query.order_by(PainPoint.id.desc()).limit(50))).all()
-    scope = f" on {project.name}" if project else ""
     if not rows:
-        return info(f"No {'' if status == 'all' else status + ' '}pain points{scope}.")
+        return info(_none_listed(status, project))
     lines = []
     for point, project_name in rows:
-        measure = f" · {point.metric}: {number(point.baseline)}" if point.metric else ""
+        measure: str = Cat(" · ", point.metric, ": ", number(point.baseline)) if point.metric else ""
         if point.after is not None:
-            measure += f" → {number(point.after)}"
+            measure = Cat(measure, " → ", number(point.after))
         lines.append(
-            f"#{point.id} [{point.status}] {project_name} · impact {point.impact} · "
-            f"{point.reported_at:%Y-%m-%d}{measure}\n    {point.text}"
+            Cat(
+                f"#{point.id} [",
+                status_word(point.status),
+                f"] {project_name} · ",
+                _("impact %(impact)s", impact=point.impact),
+                " · ",
+                Day(point.reported_at.date()),
+                measure,
+                f"\n    {point.text}",
+            )
         )
-    return View(title=f"Pain points ({status}){scope}", lines=tuple(lines))
+    word = _("all") if status == "all" else status_word(status)
+    title = (
+        _("Pain points (%(status)s) on %(project)s", status=word, project=project.name)
+        if project
+        else _("Pain points (%(status)s)", status=word)
+    )
+    return View(title=title, lines=tuple(lines))
+
+
+def _none_listed(status: str, project: Project | None) -> str:
+    if project is None:
+        return {
+            "open": _("No open pain points."),
+            "resolved": _("No resolved pain points."),
+            "in_progress": _("No pain points in progress."),
+        }.get(status, _("No pain points."))
+    name = project.name
+    return {
+        "open": _("No open pain points on %(project)s.", project=name),
+        "resolved": _("No resolved pain points on %(project)s.", project=name),
+        "in_progress": _("No pain points in progress on %(project)s.", project=name),
+    }.get(status, _("No pain points on %(project)s.", project=name))

@@ -22,7 +22,8 @@ What it answers (enough for the bot, the scheduler and their tests):
 - ``auth.test``; ``chat.postMessage`` (returns ``channel`` and a fresh ``ts``; posting to a user id
   ``Uxxx`` lands in the DM channel ``Dxxx``), ``chat.update``, ``chat.postEphemeral``;
   ``views.open`` (needs a ``trigger_id``), ``views.update``, ``views.publish``;
-  ``users.info`` and ``users.lookupByEmail`` (from users added with `add_user`, else ``user_not_found``);
+  ``users.info`` and ``users.lookupByEmail`` (from users added with `add_user`, else ``user_not_found``;
+  the user's ``locale`` only from ``users.info`` with ``include_locale=true``);
   ``conversations.open`` (``Dxxx`` for ``Uxxx``); ``files.getUploadURLExternal``, the upload URL itself
   and ``files.completeUploadExternal`` (files are kept in `files`, bytes included);
   ``apps.connections.open`` with an ``xapp-`` token, then a WebSocket at the returned URL that says
@@ -248,8 +249,10 @@ class FakeSlack:
         team_id: str = DEFAULT_TEAM,
         deleted: bool = False,
         is_bot: bool = False,
+        locale: str = "en-US",
     ) -> dict[str, Any]:
-        """A user that users.info / users.lookupByEmail will find, with Slack's field layout."""
+        """A user that users.info / users.lookupByEmail will find, with Slack's field layout; users.info
+        says their `locale` only when asked with `include_locale=true`, as Slack does."""
         real_name = name or user_id
         user = {
             "id": user_id,
@@ -261,6 +264,7 @@ class FakeSlack:
             "tz": tz,
             "tz_offset": 0,
             "profile": {"real_name": real_name, "display_name": real_name, "email": email},
+            "locale": locale,
         }
         self.users[user_id] = user
         return user
@@ -638,13 +642,15 @@ class FakeSlack:
         user = self.users.get(args.get("user") or "")
         if user is None or user["team_id"] != ws.team_id:
             return {"ok": False, "error": "user_not_found"}
+        if str(args.get("include_locale", "")).lower() not in ("1", "true"):
+            user = {key: value for key, value in user.items() if key != "locale"}
         return {"ok": True, "user": user}
 
     def _m_users_lookupByEmail(self, args: dict[str, Any], ws: Workspace) -> dict[str, Any]:
         email = (args.get("email") or "").lower()
         for user in self.users.values():
             if (user["profile"].get("email") or "").lower() == email and user["team_id"] == ws.team_id:
-                return {"ok": True, "user": user}
+                return {"ok": True, "user": {key: value for key, value in user.items() if key != "locale"}}
         return {"ok": False, "error": "users_not_found"}
 
     def _m_conversations_open(self, args: dict[str, Any], ws: Workspace) -> dict[str, Any]:

@@ -58,7 +58,7 @@ class SlowUsersInfo:
     def __init__(self, barrier: asyncio.Barrier) -> None:
         self.barrier = barrier
 
-    async def users_info(self, user: str) -> dict[str, Any]:
+    async def users_info(self, user: str, include_locale: bool = False) -> dict[str, Any]:
         await asyncio.wait_for(self.barrier.wait(), 5)
         return {"ok": True, "user": USER}
 

@@ -184,7 +184,7 @@ async def test_a_sponsor_pauses_and_resumes(bot: SlackBot) -> None:
 async def test_export_sends_the_csv_to_the_requesters_dm(bot: SlackBot) -> None:
     await prepare(bot)
     reply = await bot.command("export projects", STAFF)
-    assert "Here is projects: 1 rows." in reply["text"] and "is in your direct messages" in reply["text"]
+    assert "Here is projects: 1 row." in reply["text"] and "is in your direct messages" in reply["text"]
     [uploaded] = bot.slack.files.values()
     assert uploaded.channels == ["DSTAFF01"] and uploaded.filename.startswith("projects-")
     assert uploaded.content.decode().splitlines()[0] == "name,sponsor,segment,cadence,day,time"

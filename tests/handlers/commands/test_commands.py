@@ -155,8 +155,8 @@ async def test_help_lists_only_what_each_person_may_run(world: World) -> None:
     every = {spec.name for spec in SPECS}
     staff_too = every - {"pause", "resume", "cost", "staff add", "staff remove", "staff list"}
     expected = {
-        "member": {"help", "home", "value"},
-        "sponsor": {"help", "home", "value", "outcomes", "pause", "resume"},
+        "member": {"help", "home", "value", "language"},
+        "sponsor": {"help", "home", "value", "outcomes", "pause", "resume", "language"},
         "staff": staff_too,
         "admin": every - {"pause", "resume"},
     }

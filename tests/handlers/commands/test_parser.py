@@ -193,8 +193,18 @@ def test_every_spec_has_a_test_above() -> None:
         "help", "value", "project add", "project list", "project archive", "checkin", "ask",
         "painpoints", "painpoint", "painpoint resolve", "outcome add", "outcome update", "outcomes",
         "cost", "alerts here", "staff add", "staff remove", "staff list", "pause", "resume", "export",
-        "painpoints mine", "followup", "home",
+        "painpoints mine", "followup", "home", "language",
     }  # fmt: skip
+
+
+def test_language_takes_one_of_the_five_codes_or_none() -> None:
+    assert parse("language fr").positional == "fr"
+    assert parse("language DE").positional == "de"
+    assert parse("language").positional is None
+    with pytest.raises(ParseError) as raised:
+        parse("language klingon")
+    assert "'klingon' is not one of en|de|fr|es|pt" in raised.value.message
+    assert raised.value.usage == "language en|de|fr|es|pt"
 
 
 # ---- names, quotes, free text ---------------------------------------------------------------
