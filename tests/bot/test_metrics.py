@@ -295,3 +295,12 @@ async def test_each_runtime_counts_apart() -> None:
     _, two = parse((await second.exposition()).decode())
     assert value(one, "pmo_requests_total") == 1
     assert value(two, "pmo_requests_total") == 0
+
+
+async def test_a_teams_activity_is_counted_and_timed(client: TestClient) -> None:
+    """Local mode serves /api/messages for the Emulator: a request that is not an activity, refused."""
+    response = await client.post("/api/messages", json={"hello": "world"})
+    assert response.status == 400
+    _, samples = await scrape(client)
+    assert value(samples, "pmo_requests_total", platform="teams", route="/api/messages", status="400") == 1
+    assert value(samples, "pmo_ack_seconds_count", platform="teams", transport="http") == 1
