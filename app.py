@@ -101,12 +101,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     command = args.command or "serve"
     chatty = command in ("serve", "demo", "clock")
-    logging.basicConfig(
-        level=logging.INFO if chatty else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("alembic").setLevel(logging.WARNING)
     from bot.config import ConfigError, load_settings  # after --help: fast help
+    from bot.logs import configure_logging
     from bot.redaction import install_log_redaction
 
     try:
@@ -114,6 +110,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"app.py: {exc}", file=sys.stderr)
         return 2
+    configure_logging(settings.log_format, logging.INFO if chatty else logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     install_log_redaction(settings)
     return asyncio.run(_run(command, args, settings))
 

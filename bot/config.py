@@ -158,6 +158,12 @@ def _flag(name: str, value: str) -> bool:
     raise ConfigError(f"{name} must be 1 or 0 (also true/false, yes/no, on/off), got {value!r}")
 
 
+def _log_format(name: str, value: str) -> str:
+    if value.lower() not in ("text", "json"):
+        raise ConfigError(f"{name} must be text or json (one JSON object a line), got {value!r}")
+    return value.lower()
+
+
 # --- the table of variables ---------------------------------------------------------------------
 
 
@@ -204,6 +210,8 @@ class Settings:
     pmo_language: str = setting("PMO_LANGUAGE", "en", _language, about="language where a person's own is unknown (en, de, fr, es, pt)")
     pmo_alert_channel: str | None = setting("PMO_ALERT_CHANNEL", None, about="channel for sour tastes and high-impact pain points")
     pmo_api_token: Secret | None = setting("PMO_API_TOKEN", None, _secret, about="bearer token of the JSON API (off while unset)")
+    pmo_metrics_token: Secret | None = setting("PMO_METRICS_TOKEN", None, _secret, about="bearer token of GET /metrics (off while unset)")
+    log_format: str = setting("LOG_FORMAT", "text", _log_format, about="text, or json: one JSON object a line")
     local_console_forced: bool = setting("LOCAL_CONSOLE", False, _flag, about="serve the local console beside a platform")
     pmo_catchup_hours: float = setting("PMO_CATCHUP_HOURS", 6.0, _hours, about="hours after which a missed send is skipped")
     pmo_send_rate: float | None = setting("PMO_SEND_RATE", None, _rate, about="messages a second per workspace/tenant (unset: per platform)")

@@ -10,13 +10,14 @@ start and a stop that the runtime's lifespan calls (bot/runtime.py).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from aiohttp import web
 
 from bot.config import Settings
 from bot.lane import SlowLane
+from bot.metrics import Metrics
 from bot.work import DurableWork
 from handlers.events import EventLedger
 from handlers.ports import Channel, Directory, Policy, Services
@@ -34,6 +35,7 @@ class PlatformContext:
     work: DurableWork  # record before acknowledging (bot/work.py)
     events: EventLedger  # each platform event handled once (handlers/events.py)
     lane: SlowLane  # reports off the event loop (bot/lane.py)
+    metrics: Metrics = field(default_factory=Metrics)  # what GET /metrics says (bot/metrics.py)
 
     @property
     def policy(self) -> Policy:

@@ -173,3 +173,12 @@ def remove_log_redaction() -> None:
     if logging.getLogRecordFactory() is _installed.factory:
         logging.setLogRecordFactory(_installed.previous)
         _installed = None
+
+
+def redact(text: str, *, keep_newlines: bool = False) -> str:
+    """`text` as a log line may carry it: the installed secrets masked, control characters escaped
+    (a traceback's newlines kept with `keep_newlines`). For what a formatter writes besides the
+    record's message, such as the fields given with `extra=`, which logging adds after the record
+    was made and redacted. Without install_log_redaction it only escapes."""
+    masked = _installed.redaction.redact(text) if _installed is not None else text
+    return escape_traceback(masked) if keep_newlines else escape_controls(masked)

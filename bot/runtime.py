@@ -17,10 +17,12 @@ from types import TracebackType
 from aiohttp import web
 
 from bot.channels import FirstDirectory, Router
+from bot.clock.leaders import clock_leaders
 from bot.clock.scheduler import Clock, start_clock
 from bot.config import Settings
 from bot.lane import SlowLane
 from bot.local.channel import LocalChannel, LocalDirectory
+from bot.metrics import Metrics, leaders_source
 from bot.platform import Platform, PlatformContext, PlatformFactory
 from bot.web import build_app
 from bot.work import DurableWork
@@ -103,6 +105,7 @@ class Runtime:
         clock = await start_clock(self.services, self.settings, required=required, **overrides)
         if clock is not None:
             self._stack.push_async_callback(clock.stop)
+            self.context.metrics.watch_clock(clock)
         return clock
 
 
@@ -130,6 +133,14 @@ async def start(
     return runtime
 
 
+def _metrics(db: Database) -> Metrics:
+    """What GET /metrics reads: this process's pool and work, the database's counts and clocks."""
+    metrics = Metrics()
+    metrics.watch_database(db)
+    metrics.add_source("clock_leaders", leaders_source(lambda: clock_leaders(db)))
+    return metrics
+
+
 def _compose(settings: Settings, db: Database, org_id: int, factories: list[PlatformFactory]) -> Runtime:
     """The services first, then the platforms that plug their channels and directories into them;
     the console is the channel of last resort when it is served (or nothing else is)."""
@@ -149,7 +160,9 @@ def _compose(settings: Settings, db: Database, org_id: int, factories: list[Plat
         work=DurableWork(Inbox(db), services),
         events=EventLedger(db),
         lane=SlowLane(services),
+        metrics=_metrics(db),
     )
+    context.metrics.watch_work(context.work)
     platforms = [make(context) for make in factories]
     for platform in platforms:
         router.plug(platform.channel)

@@ -9,6 +9,7 @@ from typing import Protocol
 from aiohttp import web
 
 from bot.config import Settings
+from bot.observe import METRICS, observed, serve_metrics
 from bot.platform import Platform, PlatformContext
 from handlers.value.report import compute_value
 from storage.db import Database, unavailable_reason
@@ -85,6 +86,11 @@ async def api_value(request: web.Request) -> web.Response:
     return web.json_response(report)
 
 
+async def metrics(request: web.Request) -> web.Response:
+    runtime = request.app[RUNTIME]
+    return await serve_metrics(runtime.settings.pmo_metrics_token, runtime.context.metrics, request)
+
+
 @web.middleware
 async def no_tracebacks(request: web.Request, handler: web.RequestHandler) -> web.StreamResponse:
     """Whatever goes wrong inside, a caller gets a short JSON error, never a traceback."""
@@ -109,8 +115,8 @@ async def no_tracebacks(request: web.Request, handler: web.RequestHandler) -> we
 
 def build_app(runtime: Served, *, console: bool | None = None) -> web.Application:
     context = runtime.context
-    app = web.Application(middlewares=[no_tracebacks], client_max_size=5 * 1024 * 1024)
-    app[RUNTIME] = runtime
+    app = web.Application(middlewares=[observed, no_tracebacks], client_max_size=5 * 1024 * 1024)
+    app[RUNTIME], app[METRICS] = runtime, context.metrics
 
     async def start_work(_app: web.Application) -> None:
         context.work.start()  # also resumes what a process that died left in the inbox
@@ -122,6 +128,7 @@ def build_app(runtime: Served, *, console: bool | None = None) -> web.Applicatio
     app.on_cleanup.append(stop_work)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/api/v1/value", api_value)
+    app.router.add_get("/metrics", metrics)
     for platform in runtime.platforms:
         platform.add_routes(app)
     if console if console is not None else context.settings.local_console:

@@ -25,6 +25,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager, suppress
 from typing import Any
 
+from bot.logs import request_id, requesting
 from handlers import inbox
 from handlers.inbox import MAX_ATTEMPTS, Inbox, Job, Retry, Unrecorded
 from handlers.outbox import deliver
@@ -102,7 +103,7 @@ class DurableWork:
         self.defer_limit = defer_limit
         self.sweep_every = sweep_every
         self.handlers: dict[str, Handler] = {}
-        self._queue: asyncio.Queue[tuple[Job, float]] | None = None
+        self._queue: asyncio.Queue[tuple[Job, float, str | None]] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._busy = 0
         self._idle = asyncio.Event()
@@ -125,7 +126,8 @@ class DurableWork:
         if run and hold:
             self._busy += 1
             self._idle.clear()
-            queue.put_nowait((job, asyncio.get_running_loop().time()))
+            # the request's id goes with the job, so that its worker's log lines name the request
+            queue.put_nowait((job, asyncio.get_running_loop().time(), request_id.get()))
         return job
 
     @asynccontextmanager
@@ -151,7 +153,7 @@ class DurableWork:
 
     # ---- running ------------------------------------------------------------------------------
 
-    def _ensure_started(self) -> asyncio.Queue[tuple[Job, float]]:
+    def _ensure_started(self) -> asyncio.Queue[tuple[Job, float, str | None]]:
         if self._queue is None:
             self._queue = asyncio.Queue()
             self._tasks = [asyncio.create_task(self._work(self._queue)) for _ in range(self.workers)]
@@ -162,12 +164,13 @@ class DurableWork:
         """Start the workers and the sweep now (a process that resumes what another left)."""
         self._ensure_started()
 
-    async def _work(self, queue: asyncio.Queue[tuple[Job, float]]) -> None:
+    async def _work(self, queue: asyncio.Queue[tuple[Job, float, str | None]]) -> None:
         while True:
-            job, queued = await queue.get()
+            job, queued, rid = await queue.get()
             try:
                 await self.acks.quiet(queued + self.defer_limit)
-                await self._run(job)
+                with requesting(rid):
+                    await self._run(job)
             finally:
                 self._done()
                 queue.task_done()
@@ -241,7 +244,7 @@ class DurableWork:
                     for job in await self.inbox.take(room):
                         self._busy += 1
                         self._idle.clear()
-                        queue.put_nowait((job, loop.time()))
+                        queue.put_nowait((job, loop.time(), None))  # its request was another process's
             except Exception as exc:  # noqa: BLE001 - the database is away; look again later
                 log.warning("the inbox sweep failed: %s", type(exc).__name__)
             with suppress(TimeoutError):

@@ -36,6 +36,8 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
 from bot.config import Settings
+from bot.logs import new_request_id, requesting
+from bot.metrics import Metrics
 from bot.slack import shapes
 from bot.slack.clients import ClientPool
 from bot.slack.workspaces import Workspaces
@@ -75,6 +77,7 @@ class PmoBoltApp(AsyncApp):
         # body first (`_verified_bolt_request`, below), with the same secret; Socket Mode has none.
         super().__init__(process_before_response=True, request_verification_enabled=False, **kwargs)
         self.acks = acks
+        self.metrics: Metrics | None = None  # set by the platform: Socket Mode's acks are timed here
 
     @property
     def signing_secret(self) -> str:
@@ -82,8 +85,14 @@ class PmoBoltApp(AsyncApp):
         return self._signing_secret or ""
 
     async def async_dispatch(self, req: AsyncBoltRequest) -> BoltResponse:
-        with self.acks.handling():
-            return await super().async_dispatch(req)
+        if req.mode != "socket_mode" or self.metrics is None:  # over HTTP the web server times it
+            with self.acks.handling():
+                return await super().async_dispatch(req)
+        with requesting(new_request_id()), self.acks.handling():
+            with self.metrics.handling("slack", "socket", "socket_mode", ack=True) as seen:
+                response = await super().async_dispatch(req)
+                seen.status = response.status
+            return response
 
 
 # --- what Bolt logs -------------------------------------------------------------------------

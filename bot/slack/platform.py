@@ -44,6 +44,7 @@ class SlackPlatform:
         self.channel = SlackChannel(self.workspaces)
         self.directory = SlackDirectory(self.workspaces, settings.pmo_admins)
         self.bolt = build_bolt_app(settings, self.pool, self.workspaces, context.work.acks)
+        self.bolt.metrics = context.metrics
         self.listeners = SlackListeners(context, self.workspaces, self.people, self.channel)
         self.listeners.register(self.bolt)
         self.socket: AsyncSocketModeHandler | None = None

@@ -66,6 +66,7 @@ def test_bad_arguments_give_one_line_and_status_2(tmp_path: Path, args: list[str
         ({"DATABASE_URL": "mysql://x@y/z"}, "DATABASE_URL"),
         ({"SLACK_BOT_TOKEN": "xoxb-123"}, "SLACK_SIGNING_SECRET"),
         ({"PMO_TIMEZONE": "Mars/Olympus"}, "PMO_TIMEZONE"),
+        ({"LOG_FORMAT": "xml"}, "LOG_FORMAT"),
     ],
 )
 def test_bad_settings_stop_the_start_with_one_line(tmp_path: Path, env: dict[str, str], word: str) -> None:
