@@ -60,7 +60,7 @@ from handlers.clock.ledger import (
     stale_checkins,
 )
 from handlers.outbox import deliver
-from handlers.painpoints.loop import due_reminders
+from handlers.painpoints.loop import due_reminders, reminder_failed
 from handlers.ports import Services
 from storage.db import Database
 
@@ -590,11 +590,18 @@ class Clock:
     async def overdue(self, now: dt.datetime) -> int:
         """Remind owners of pain points past their due date: claimed and committed, then sent."""
         async with self.db.transaction() as session:
-            outbox = await due_reminders(session, now.date())
-        for org_id, reminders in outbox.items():
-            for problem in await deliver(self.services, org_id, reminders):
-                log.warning("an overdue pain point's reminder was not delivered: %s", problem)
-        return sum(len(reminders) for reminders in outbox.values())
+            outbox = await due_reminders(session, now)
+        for org_id, point_id, reminder in outbox:
+            for problem in await deliver(self.services, org_id, [reminder]):
+                async with self.db.transaction() as session:
+                    again = await reminder_failed(session, point_id, problem, now)
+                log.warning(
+                    "the reminder of overdue pain point #%d was not delivered (%s)%s",
+                    point_id,
+                    problem,
+                    "; it will be tried again" if again else "; no more tries",
+                )
+        return len(outbox)
 
     async def wait_ticks(self, count: int, within: float = 30.0) -> None:
         """Wait until `count` ticks have completed while leading."""

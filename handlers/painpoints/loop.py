@@ -32,11 +32,21 @@ def not_found(point_id: int) -> str:
 
 
 def record(
-    session: AsyncSession, point: PainPoint, person_id: int | None, kind: str, text: str | None = None
+    session: AsyncSession,
+    point: PainPoint,
+    person_id: int | None,
+    kind: str,
+    text: str | None = None,
+    at: dt.datetime | None = None,
 ) -> PainPointEvent:
-    """Keep one change of the pain point in its history."""
+    """Keep one change of the pain point in its history (`at` the clock's time, else now)."""
     event = PainPointEvent(
-        org_id=point.org_id, painpoint_id=point.id, person_id=person_id, kind=kind, text=text, at=utcnow()
+        org_id=point.org_id,
+        painpoint_id=point.id,
+        person_id=person_id,
+        kind=kind,
+        text=text,
+        at=at or utcnow(),
     )
     session.add(event)
     return event
@@ -309,40 +319,82 @@ async def owned(session: AsyncSession, person: Person) -> View | None:
     return View(title=_("Your pain points"), lines=tuple(lines))
 
 
-async def due_reminders(session: AsyncSession, today: dt.date, limit: int = 500) -> dict[int, list[Outgoing]]:
+async def due_reminders(
+    session: AsyncSession, now: dt.datetime, limit: int = 500
+) -> dict[int, list[Outgoing]]:
     """Owners of pain points past their due date, each reminded once, per organisation.
 
     The reminded-at column is the claim: set by a conditional UPDATE in the caller's transaction,
     so of two clocks that both see a pain point (a leader losing its lock mid-tick) one reminds.
-    The caller commits before sending; a send that then fails is not tried again."""
+    The caller commits before sending; a send that then fails is given back (`reminder_failed`)
+    and tried again after a pause that doubles each time, `DUE_REMINDER_TRIES` times at most."""
     points = (
         await session.scalars(
             select(PainPoint)
             .where(
                 PainPoint.status.in_(("open", "in_progress")),
                 PainPoint.owner_id.is_not(None),
-                PainPoint.due < today,
+                PainPoint.due < now.date(),
                 PainPoint.due_reminded_at.is_(None),
             )
             .order_by(PainPoint.id)
             .limit(limit)
         )
     ).all()
-    outbox: dict[int, list[Outgoing]] = {}
+    outbox: list[tuple[int, int, Outgoing]] = []
     for point in points:
+        if not await _may_retry(session, point.id, now):
+            continue
         claimed = await session.execute(
             update(PainPoint)
             .where(PainPoint.id == point.id, PainPoint.due_reminded_at.is_(None))
-            .values(due_reminded_at=utcnow())
+            .values(due_reminded_at=now)
         )
         if claimed.rowcount != 1:  # type: ignore[attr-defined]
             continue
-        record(session, point, None, "due_reminded")
+        record(session, point, None, "due_reminded", at=now)
         project = await session.get(Project, point.project_id)
         assert project is not None and point.owner_id is not None
         reminder = Outgoing(view=views.due_reminder(point, project), person_id=point.owner_id)
-        outbox.setdefault(point.org_id, []).append(reminder)
+        outbox.append((point.org_id, point.id, reminder))
     return outbox
+
+
+DUE_REMINDER_TRIES = 5
+DUE_REMINDER_PAUSE = dt.timedelta(minutes=2)  # before the second try; doubled before each next one
+_FAILED = "due_reminder_failed"
+
+
+async def _failures(session: AsyncSession, point_id: int) -> list[dt.datetime]:
+    return list(
+        await session.scalars(
+            select(PainPointEvent.at)
+            .where(PainPointEvent.painpoint_id == point_id, PainPointEvent.kind == _FAILED)
+            .order_by(PainPointEvent.at)
+        )
+    )
+
+
+async def _may_retry(session: AsyncSession, point_id: int, now: dt.datetime) -> bool:
+    """No failed try yet, or the last one long enough ago (and tries left)."""
+    failures = await _failures(session, point_id)
+    if not failures:
+        return True
+    pause = DUE_REMINDER_PAUSE * 2 ** (len(failures) - 1)
+    return len(failures) < DUE_REMINDER_TRIES and now - failures[-1] >= pause
+
+
+async def reminder_failed(session: AsyncSession, point_id: int, reason: str, now: dt.datetime) -> bool:
+    """The owner's reminder could not be sent: kept in the history, and given back for another try
+    while tries are left. True when it will be tried again."""
+    point = await session.get(PainPoint, point_id)
+    if point is None:
+        return False
+    record(session, point, None, _FAILED, reason[:500], at=now)
+    if len(await _failures(session, point_id)) >= DUE_REMINDER_TRIES:
+        return False
+    point.due_reminded_at = None
+    return True
 
 
 async def taken_alert(session: AsyncSession, point: PainPoint) -> list[Outgoing]:

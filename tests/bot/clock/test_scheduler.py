@@ -7,11 +7,13 @@ walks the clock through days and time zones without waiting for them.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import os
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select, update
@@ -23,6 +25,7 @@ from handlers.checkins.lifecycle import open_checkin
 from handlers.clock.deliveries import listing
 from handlers.clock.ledger import claim_occurrence
 from handlers.message_refs import mark_failed
+from handlers.ports import DeliveryFailed
 from handlers.views import view_from_dict
 from storage.db import Database
 from storage.models import (
@@ -499,6 +502,51 @@ async def test_an_owner_is_reminded_once_of_a_pain_point_past_its_due_date(world
     events = await world.rows(PainPointEvent)
     assert [(e.painpoint_id, e.kind) for e in events] == [(point.id, "due_reminded")]
     assert (await world.get(PainPoint, point.id)).due_reminded_at is not None
+
+
+class FlakyDirect:
+    """The world's messenger, whose direct messages fail the first `failures` times."""
+
+    def __init__(self, inner: Any, failures: int) -> None:
+        self.inner, self.failures = inner, failures
+
+    async def send_direct(self, org_id: int, person_id: int, view: Any) -> dict[str, Any]:
+        if self.failures > 0:
+            self.failures -= 1
+            raise DeliveryFailed("Slack is away for a moment")
+        return await self.inner.send_direct(org_id, person_id, view)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+@pytest.mark.parametrize("failures, delivered", [(2, True), (9, False)])
+async def test_a_reminder_that_could_not_be_sent_is_tried_again_with_pauses(
+    world: World, failures: int, delivered: bool
+) -> None:
+    await weekly(world, cadence="off")
+    point = await world.add_painpoint(owner_id=world.staff.id, status="in_progress", due=dt.date(2026, 3, 12))
+    world.services = dataclasses.replace(
+        world.services, messenger=FlakyDirect(world.services.messenger, failures)
+    )
+    now = Now("2026-03-13 00:00:10")
+    running = clock(world, now)
+    await run(running, now)  # first try fails
+    await run(running, now, "2026-03-13 00:01:00")  # within the 2-minute pause: not tried
+    tries = [e.kind for e in await world.rows(PainPointEvent)]
+    assert tries == ["due_reminded", "due_reminder_failed"]
+    for at in ("2026-03-13 00:02:20", "2026-03-13 00:07:00", "2026-03-13 00:16:00", "2026-03-13 01:00:00"):
+        await run(running, now, at)
+    await run(running, now, "2026-03-14 09:00:00")
+    kinds = [e.kind for e in await world.rows(PainPointEvent)]
+    if delivered:  # the third try got through, and only one reminder reached the owner
+        assert kinds == ["due_reminded", "due_reminder_failed"] * 2 + ["due_reminded"]
+        assert await titles(world, world.staff) == [
+            f"⏰ Pain point #{point.id} on *Apollo* was due 2026-03-12"
+        ]
+    else:  # five tries, then no more
+        assert kinds == ["due_reminded", "due_reminder_failed"] * 5
+        assert await world.inbox(world.staff) == []
 
 
 async def test_a_clock_that_does_not_lead_reminds_nobody(world: World, database_url: str) -> None:
