@@ -353,6 +353,13 @@ SPECS: tuple[Spec, ...] = (
     ),
     Spec(("resume",), "resume", "sponsor", summary="check-ins again"),
     Spec(("export",), f"export {_CSV_KINDS}", "staff", _CSV_KINDS, summary="the CSV file, sent to you"),
+    Spec(
+        ("story",),
+        "story ID",
+        "staff|sponsor",
+        "id",
+        summary="the story of a pain point: the sponsor's words, the fix, the measure before and after",
+    ),
 )
 
 _FREE_TEXT = {_text, _unit, _long_text}

@@ -15,6 +15,7 @@ from handlers.checkins.lifecycle import (
     question_for,
     refs_updates,
 )
+from handlers.painpoints.views import story_choice
 from handlers.ports import Outgoing, Policy, Reply
 from handlers.views import View, error, info, number
 from storage.db import utcnow
@@ -22,6 +23,7 @@ from storage.models import KIND_PAINPOINT, Checkin, Organisation, PainPoint, Per
 
 PAINFUL = 4  # impact at or above this is announced
 DEFAULT_IMPACT = 3  # a plain text reply carries no impact; assume the middle
+STORY_BUTTONS = 10  # "Story" buttons under a listing: the newest resolved pain points shown
 
 
 def _impact(value: Any) -> int | None:
@@ -178,4 +180,7 @@ async def listing(session: AsyncSession, org_id: int, status: str, project: Proj
             f"#{point.id} [{point.status}] {project_name} · impact {point.impact} · "
             f"{point.reported_at:%Y-%m-%d}{measure}\n    {point.text}"
         )
-    return View(title=f"Pain points ({status}){scope}", lines=tuple(lines))
+    resolved = [story_choice(point.id) for point, _ in rows if point.status == "resolved"]
+    return View(
+        title=f"Pain points ({status}){scope}", lines=tuple(lines), choices=tuple(resolved[:STORY_BUTTONS])
+    )

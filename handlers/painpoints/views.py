@@ -16,6 +16,12 @@ FIXED_LABEL = "✅ Fixed"
 NOT_YET_LABEL = "❌ Not yet"
 STILL_WRONG = "What is still wrong?"
 FIX_REFS_KEY = "fix"  # where a pain point's message_refs keep its "You said, we did" messages
+STORY_ACTION = "story"  # staff's button on a resolved pain point: payload {"painpoint": id}
+
+
+def story_choice(point_id: int) -> Choice:
+    """The "Story" button of a resolved pain point; it runs `story ID` with that command's role check."""
+    return Choice(action=STORY_ACTION, label=f"📖 Story #{point_id}", payload={"painpoint": point_id})
 
 
 def improvement_pct(point: PainPoint) -> float | None:
