@@ -82,7 +82,7 @@ def _chart(trend: list[dict[str, Any]], caption: str) -> str:
     line = sections.trend_line(trend)
     return (
         f'<figure><img src="data:image/png;base64,{png}" alt="{escape(line)}" width="600" height="300">'
-        f"<figcaption>{escape(caption)}: {escape(line)}</figcaption></figure>"
+        f"<figcaption>{escape(caption)}. {escape(line)}</figcaption></figure>"
     )
 
 

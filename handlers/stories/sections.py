@@ -91,14 +91,14 @@ def csat_after(story: dict[str, Any]) -> str:
 
 
 def facts(story: dict[str, Any]) -> list[tuple[str, str]]:
-    """(label, value) pairs, in the order a reader follows the story."""
+    """(label, value) pairs, in the order a reader follows the story (after the sponsor's words,
+    which every rendering shows first as a quote with `attribution`)."""
     project = story["project"] + (f" (segment {story['segment']})" if story["segment"] else "")
     owner = story["owner"] or "nobody yet"
     if story["owner"] and story["due"]:
         owner += f", due {story['due']}"
     pairs = [
         ("Project", project),
-        ("The sponsor said", f"{quote(story)} ({attribution(story)})"),
         ("Owner", owner),
         ("What was done", story["fix"] or "not recorded"),
         ("Measure", measure(story)),
