@@ -55,6 +55,21 @@ def _count(text: str) -> int:
     return int(text)
 
 
+def _point_id(text: str) -> int:
+    from handlers.ids import parse_id
+
+    try:
+        return parse_id(text.lstrip("#"))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a pain point's id, {exc}") from None
+
+
+def _documents(parser: argparse.ArgumentParser) -> None:
+    """--format and --out of `story` and `stories`."""
+    parser.add_argument("--format", choices=("md", "html"), default="md", help="Markdown (default) or HTML")
+    parser.add_argument("--out", type=Path, help="file to write instead of stdout")
+
+
 def build_parser() -> Parser:
     parser = Parser(prog="app.py", description="PMO value bot: asks sponsors how their project tastes.")
     sub = parser.add_subparsers(dest="command", parser_class=Parser, metavar="COMMAND")
@@ -86,6 +101,12 @@ def build_parser() -> Parser:
     value.add_argument("--segment", help="every project of a segment")
     value.add_argument("--days", type=_days, default=90, help="window length in days (default 90)")
     value.add_argument("--json", action="store_true", help="the JSON of the API instead of text")
+    story = sub.add_parser("story", help="the story of one pain point, from the sponsor's words to the fix")
+    story.add_argument("id", type=_point_id, help="the pain point's id")
+    _documents(story)
+    stories = sub.add_parser("stories", help="the track record: every pain point resolved in the last N days")
+    stories.add_argument("--days", type=_days, default=365, help="window length in days (default 365)")
+    _documents(stories)
     pmo = sub.add_parser("pmo", help="run one /pmo command as an admin, e.g. pmo cost 450000")
     pmo.add_argument("words", nargs=argparse.REMAINDER, help="the command's words")
     package = sub.add_parser("teams-package", help="write the Teams app package (zip) to sideload")
@@ -128,6 +149,8 @@ async def _run(command: str, args: Any, settings: Settings) -> int:
         "import": cli.import_file,
         "export": cli.export,
         "value": cli.value,
+        "story": cli.story,
+        "stories": cli.stories,
         "pmo": cli.pmo,
         "teams-package": cli.teams_package,
     }

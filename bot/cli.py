@@ -24,6 +24,10 @@ from handlers.commands.run import run_command
 from handlers.csv.api import export_csv, import_csv_file
 from handlers.people import identify
 from handlers.ports import Caller
+from handlers.stories.compute import story as compute_story
+from handlers.stories.compute import track_record
+from handlers.stories.html import record_html, story_html
+from handlers.stories.markdown import record_markdown, story_markdown
 from handlers.value.report import compute_value
 from handlers.value.view import value_text
 from storage.db import DatabaseUrlError, async_url, shown_url, unavailable_reason
@@ -230,6 +234,34 @@ async def value(settings: Settings, args: Any) -> int:
             session, runtime.org_id, project=project, segment=args.segment, days=args.days
         )
     print(json.dumps(report, indent=2) if args.json else value_text(report))
+    return 0
+
+
+def _write_document(text: str, out: Path | None) -> None:
+    """A story or the track record to --out, or to stdout."""
+    if out is None:
+        sys.stdout.write(text)
+        return
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise CliError(f"cannot write {out}: {exc.strerror or exc}") from None
+    print(f"Wrote {out}.", file=sys.stderr)
+
+
+async def story(settings: Settings, args: Any) -> int:
+    async with opened(settings) as runtime, runtime.db.transaction() as session:
+        found = await compute_story(session, runtime.org_id, args.id)
+    if found is None:
+        raise CliError(f"there is no pain point #{args.id}")
+    _write_document(story_html(found) if args.format == "html" else story_markdown(found), args.out)
+    return 0
+
+
+async def stories(settings: Settings, args: Any) -> int:
+    async with opened(settings) as runtime, runtime.db.transaction() as session:
+        record = await track_record(session, runtime.org_id, days=args.days)
+    _write_document(record_html(record) if args.format == "html" else record_markdown(record), args.out)
     return 0
 
 

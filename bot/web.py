@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 from typing import Protocol
@@ -11,6 +12,10 @@ from aiohttp import web
 from bot.config import Settings
 from bot.observe import METRICS, observed, serve_metrics
 from bot.platform import Platform, PlatformContext
+from handlers.ids import parse_id
+from handlers.stories.compute import story as compute_story
+from handlers.stories.html import story_html
+from handlers.stories.markdown import story_markdown
 from handlers.value.report import compute_value
 from storage.db import Database, unavailable_reason
 from storage.queries import find_project
@@ -55,9 +60,9 @@ def _name(request: web.Request, key: str) -> str | web.Response | None:
     return value or None
 
 
-async def api_value(request: web.Request) -> web.Response:
-    runtime = request.app[RUNTIME]
-    token = runtime.settings.pmo_api_token
+def _api_refusal(request: web.Request) -> web.Response | None:
+    """The JSON API's door: 404 while PMO_API_TOKEN is unset, 401 without its bearer token."""
+    token = request.app[RUNTIME].settings.pmo_api_token
     if token is None:
         return web.json_response({"error": "the JSON API is off: PMO_API_TOKEN is not set"}, status=404)
     # aiohttp keeps undecodable header bytes as surrogates: encode them back, never fail on them
@@ -66,6 +71,14 @@ async def api_value(request: web.Request) -> web.Response:
         return web.json_response(
             {"error": "missing or wrong bearer token"}, status=401, headers={"WWW-Authenticate": "Bearer"}
         )
+    return None
+
+
+async def api_value(request: web.Request) -> web.Response:
+    runtime = request.app[RUNTIME]
+    refusal = _api_refusal(request)
+    if refusal is not None:
+        return refusal
     days_text = request.query.get("days") or "90"
     if not (days_text.isascii() and days_text.isdigit()) or not 1 <= int(days_text) <= 3660:
         return _bad_request(f"days must be a whole number from 1 to 3660, not '{days_text}'")
@@ -89,6 +102,34 @@ async def api_value(request: web.Request) -> web.Response:
 async def metrics(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
     return await serve_metrics(runtime.settings.pmo_metrics_token, runtime.context.metrics, request)
+
+
+STORY_TYPES = {"md": "text/markdown", "html": "text/html"}
+
+
+async def api_story(request: web.Request) -> web.Response:
+    """`GET /api/v1/stories/ID`: the story as JSON, or `?format=md|html` as the document."""
+    refusal = _api_refusal(request)
+    if refusal is not None:
+        return refusal
+    runtime = request.app[RUNTIME]
+    written = request.match_info["id"]
+    try:
+        point_id = parse_id(written)
+    except ValueError as exc:
+        return _bad_request(f"a story's id is a pain point's id: {exc}")
+    form = request.query.get("format", "json")
+    if form not in ("json", *STORY_TYPES):
+        return _bad_request(f"format must be json, md or html, not '{form}'")
+    async with runtime.db.transaction() as session:
+        found = await compute_story(session, runtime.org_id, point_id)
+    if found is None:
+        return web.json_response({"error": f"there is no pain point #{point_id}"}, status=404)
+    if form == "json":
+        return web.json_response(found)
+    render = story_html if form == "html" else story_markdown
+    text = await asyncio.to_thread(render, found)  # the chart is drawn off the event loop
+    return web.Response(text=text, content_type=STORY_TYPES[form], charset="utf-8")
 
 
 @web.middleware
@@ -129,6 +170,7 @@ def build_app(runtime: Served, *, console: bool | None = None) -> web.Applicatio
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/api/v1/value", api_value)
     app.router.add_get("/metrics", metrics)
+    app.router.add_get("/api/v1/stories/{id}", api_story)
     for platform in runtime.platforms:
         platform.add_routes(app)
     if console if console is not None else context.settings.local_console:

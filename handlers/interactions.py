@@ -15,9 +15,10 @@ from handlers.checkins import lifecycle
 from handlers.commands.parser import ParseError, is_prefixed, parse
 from handlers.commands.run import run_command
 from handlers.i18n import _
+from handlers.ids import as_id
 from handlers.outbox import perform_as
 from handlers.painpoints import loop, tracking
-from handlers.painpoints.views import FIX_ACTION, FIX_COMMENT
+from handlers.painpoints.views import FIX_ACTION, FIX_COMMENT, STORY_ACTION
 from handlers.ports import Caller, Outgoing, Policy, Reply, Services
 from handlers.views import View, error
 from storage.models import KIND_PAINPOINT, Checkin, PainPoint, Person, Project
@@ -30,6 +31,7 @@ ACTIONS = (
     followups.ACTION,
     FIX_ACTION,
     FIX_COMMENT,
+    STORY_ACTION,
 )
 
 
@@ -66,6 +68,11 @@ async def act(
     if values is not None and not isinstance(values, dict):
         return error(_("That form sent something I cannot read; nothing was changed."))
     values = values or {}
+    if name == STORY_ACTION:  # read-only: the command itself, with its role check
+        point_id = as_id(payload.get("painpoint"))
+        if set(payload) != {"painpoint"} or point_id is None:
+            return error(_("That button is not one I know; nothing was changed."))
+        return await run_command(services, caller, f"story {point_id}")
 
     async def work(session: AsyncSession, person: Person) -> Reply:
         policy = services.policy

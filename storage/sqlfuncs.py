@@ -7,12 +7,13 @@ Both return days as a floating-point number.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import Float
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.sql.visitors import InternalTraversal
 
 
 class DaysBetween(FunctionElement[float]):
@@ -59,3 +60,49 @@ def _date_difference(element: FunctionElement[Any], compiler: SQLCompiler, **kw:
 @compiles(DateDaysBetween)
 def _unsupported(element: FunctionElement[Any], compiler: SQLCompiler, **kw: Any) -> str:
     raise NotImplementedError(f"{element.name} is defined for SQLite and PostgreSQL only")
+
+
+class ShiftedDays(FunctionElement[Any]):
+    """A datetime `days` whole days later (negative: earlier), comparable with the stored column.
+
+    SQLite keeps times as text ('YYYY-MM-DD HH:MM:SS.ffffff', as SQLAlchemy writes them), so the
+    shifted time is written the same way (the fraction kept) and a range on an indexed column stays
+    an index range; PostgreSQL adds an interval. `days` is a whole number, written into the SQL.
+    """
+
+    name = "shifted_days"
+    inherit_cache = True
+    # `days` is written into the SQL, so it is part of the statement's cache key
+    _traverse_internals: ClassVar[Any] = [
+        *FunctionElement._traverse_internals,
+        ("days", InternalTraversal.dp_plain_obj),
+    ]
+
+    def __init__(self, moment: Any, days: int) -> None:
+        if isinstance(days, bool) or not isinstance(days, int):
+            raise TypeError(f"days must be a whole number, not {days!r}")
+        self.days = days
+        super().__init__(moment)
+        self.type = moment.type
+
+
+def _shift(element: ShiftedDays, compiler: SQLCompiler, **kw: Any) -> tuple[str, int]:
+    [moment] = list(element.clauses)
+    return compiler.process(moment, **kw), element.days
+
+
+@compiles(ShiftedDays, "sqlite")
+def _sqlite_shift(element: ShiftedDays, compiler: SQLCompiler, **kw: Any) -> str:
+    moment, days = _shift(element, compiler, **kw)
+    return f"(strftime('%Y-%m-%d %H:%M:%S', {moment}, '{days:+d} days') || substr({moment}, 20))"
+
+
+@compiles(ShiftedDays, "postgresql")
+def _pg_shift(element: ShiftedDays, compiler: SQLCompiler, **kw: Any) -> str:
+    moment, days = _shift(element, compiler, **kw)
+    return f"({moment} + make_interval(days => {days:d}))"
+
+
+@compiles(ShiftedDays)
+def _unsupported_shift(element: ShiftedDays, compiler: SQLCompiler, **kw: Any) -> str:
+    raise NotImplementedError("shifted_days is defined for SQLite and PostgreSQL only")

@@ -42,9 +42,11 @@ from handlers.commands import home
 from handlers.commands.parser import ParseError, parse
 from handlers.followups import ACTION as FOLLOW_UP
 from handlers.forms import form_for
+from handlers.ids import as_id
 from handlers.inbox import NOT_RECORDED, Job, Retry
 from handlers.interactions import act
 from handlers.outbox import OOPS
+from handlers.painpoints.views import STORY_ACTION
 from handlers.ports import Caller, Services
 from handlers.views import Choice, View, error
 
@@ -103,6 +105,7 @@ class SlackListeners:
             ("follow_up", self.do_follow_up),
             ("command_button", self.do_command_button),
             ("share", self.do_share),
+            ("story", self.do_story),
             ("submit", self.do_submit),
             ("home", self.do_home),
             ("message", self.do_message),
@@ -118,6 +121,7 @@ class SlackListeners:
         app.action(re.compile(rf"^{FOLLOW_UP}(#\d+)?$"))(self.on_follow_up)
         app.action(re.compile(rf"^{home.COMMAND}(#\d+)?$"))(self.on_command_button)
         app.action(re.compile(rf"^{SHARE}(#\d+)?$"))(self.on_share)
+        app.action(re.compile(rf"^{STORY_ACTION}(#\d+)?$"))(self.on_story)
         app.view(FORMS)(self.on_submit)
         app.event("app_home_opened")(self.on_home_opened)
         app.event("message")(self.on_message)
@@ -413,6 +417,25 @@ class SlackListeners:
             if respond is not None:
                 client = await self.workspaces.client_for_org(caller.org_id)
                 await self.replies.send(respond, client, caller, body["user_id"], view, in_channel=True)
+
+    async def on_story(
+        self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
+    ) -> Any:
+        """Staff's "Story" button on a resolved pain point: `story ID`, answered privately."""
+        return await self.accept(ack, "story", self._click(body, action, context))
+
+    async def do_story(self, job: Job) -> None:
+        body = job.body
+        async with self.guard(self.ephemeral(body)):
+            point_id = as_id(blocks.decode_value(body["value"]).get("painpoint"))
+            if point_id is None:
+                raise BadValue("That button is not one I know; nothing was changed.")
+            caller = await self.caller(body["team_id"], body["user_id"])
+            view = job.done or await self.run(caller, f"story {point_id}")
+            respond = self.replies.responder(body.get("response_url"))
+            if respond is not None:
+                client = await self.workspaces.client_for_org(caller.org_id)
+                await self.replies.send(respond, client, caller, body["user_id"], view)
 
     # ---- modals -------------------------------------------------------------------------------
 

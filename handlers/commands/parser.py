@@ -377,6 +377,13 @@ SPECS: tuple[Spec, ...] = (
         "en|de|fr|es|pt?",
         summary=_("the language I speak with you (commands stay English)"),
     ),
+    Spec(
+        ("story",),
+        "story ID",
+        "staff|sponsor",
+        "id",
+        summary=_("the story of a pain point: the sponsor's words, the fix, the measure before and after"),
+    ),
 )
 
 _FREE_TEXT = {_text, _unit, _long_text}

@@ -26,8 +26,11 @@ from handlers.i18n import LANGUAGES, Day, Money, _, ngettext
 from handlers.languages import language_of
 from handlers.outbox import Rollback, perform_as
 from handlers.painpoints import loop, tracking
+from handlers.painpoints.views import story_choice
 from handlers.people import FOREVER, display, is_admin, is_paused, is_staff, resolve_person
 from handlers.ports import Caller, NotReachable, Outgoing, PersonRef, Reply, Services
+from handlers.stories.compute import story as compute_story
+from handlers.stories.view import story_view
 from handlers.value.report import compute_value, recent_comments
 from handlers.value.view import value_view
 from handlers.views import Attachment, View, error, info
@@ -332,7 +335,7 @@ async def _painpoint_resolve(ctx: Context, command: Command) -> Reply:
     outbox, lines = await loop.after_resolve(
         ctx.session, ctx.person, point, fix, not was_resolved, ctx.services.policy
     )
-    return Reply(replace(view, lines=(*view.lines, *lines)), outbox)
+    return Reply(replace(view, lines=(*view.lines, *lines), choices=(story_choice(point.id),)), outbox)
 
 
 @handles("painpoints mine")
@@ -536,6 +539,29 @@ async def _language(ctx: Context, command: Command) -> Reply:
             _("Commands stay in English, e.g. 'help'."),
         )
     )
+
+
+@handles("story")
+async def _story(ctx: Context, command: Command) -> Reply:
+    """`story ID`: for staff and the sponsor of the pain point's project (now), nobody else."""
+    point = await tracking.get_point(ctx.session, ctx.caller.org_id, command.positional)
+    if point is None:
+        return Reply(error(loop.not_found(command.positional)))
+    project = await ctx.session.get(Project, point.project_id)
+    assert project is not None
+    if not is_staff(ctx.person) and project.sponsor_id != ctx.person.id:
+        return Reply(
+            error(
+                _(
+                    "The story of pain point #%(id)s is for PMO staff and the sponsor of %(project)s.",
+                    id=point.id,
+                    project=project.name,
+                )
+            )
+        )
+    found = await compute_story(ctx.session, ctx.caller.org_id, point.id, today=ctx.today)
+    assert found is not None
+    return Reply(story_view(found))
 
 
 check_every_command_handled(SPECS)

@@ -17,7 +17,7 @@ from handlers.checkins.lifecycle import (
 )
 from handlers.i18n import Cat, Day, _
 from handlers.painpoints.loop import not_found
-from handlers.painpoints.views import measure_text, status_word
+from handlers.painpoints.views import measure_text, status_word, story_choice
 from handlers.ports import Outgoing, Policy, Reply
 from handlers.views import View, error, info, number
 from storage.db import utcnow
@@ -25,6 +25,7 @@ from storage.models import KIND_PAINPOINT, Checkin, Organisation, PainPoint, Per
 
 PAINFUL = 4  # impact at or above this is announced
 DEFAULT_IMPACT = 3  # a plain text reply carries no impact; assume the middle
+STORY_BUTTONS = 10  # "Story" buttons under a listing: the newest resolved pain points shown
 
 
 def _impact(value: Any) -> int | None:
@@ -219,7 +220,8 @@ async def listing(session: AsyncSession, org_id: int, status: str, project: Proj
         if project
         else _("Pain points (%(status)s)", status=word)
     )
-    return View(title=title, lines=tuple(lines))
+    resolved = [story_choice(point.id) for point, _name in rows if point.status == "resolved"]
+    return View(title=title, lines=tuple(lines), choices=tuple(resolved[:STORY_BUTTONS]))
 
 
 def _none_listed(status: str, project: Project | None) -> str:

@@ -17,6 +17,12 @@ FIXED_LABEL = _("✅ Fixed")
 NOT_YET_LABEL = _("❌ Not yet")
 STILL_WRONG = _("What is still wrong?")
 FIX_REFS_KEY = "fix"  # where a pain point's message_refs keep its "You said, we did" messages
+STORY_ACTION = "story"  # staff's button on a resolved pain point: payload {"painpoint": id}
+
+
+def story_choice(point_id: int) -> Choice:
+    """The "Story" button of a resolved pain point; it runs `story ID` with that command's role check."""
+    return Choice(action=STORY_ACTION, label=f"📖 Story #{point_id}", payload={"painpoint": point_id})
 
 
 # the English words are the statuses themselves, as `painpoints open|resolved` and the CSV write them

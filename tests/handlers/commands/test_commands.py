@@ -156,7 +156,7 @@ async def test_help_lists_only_what_each_person_may_run(world: World) -> None:
     staff_too = every - {"pause", "resume", "cost", "staff add", "staff remove", "staff list"}
     expected = {
         "member": {"help", "home", "value", "language"},
-        "sponsor": {"help", "home", "value", "outcomes", "pause", "resume", "language"},
+        "sponsor": {"help", "home", "value", "outcomes", "pause", "resume", "language", "story"},
         "staff": staff_too,
         "admin": every - {"pause", "resume"},
     }

@@ -187,13 +187,23 @@ def test_cost_alerts_staff_pause_resume_export() -> None:
         assert parse(f"export {what}").positional == what
 
 
+def test_story() -> None:
+    command = parse("story 12")
+    assert (command.name, command.positional, command.options) == ("story", 12, {})
+    assert parse("pmo story #7").positional == 7
+    for bad, reason in (("story", "Missing ID"), ("story 0", "'0'"), ("story 1 2", "'1 2' is not one id")):
+        error = fails(bad)
+        assert reason in error.message and error.usage == "story ID"
+    assert "Unknown option 'days:'" in fails("story 1 days:3").message
+
+
 def test_every_spec_has_a_test_above() -> None:
     """A new command must come with its own parsing test (update this list when adding one)."""
     assert {spec.name for spec in SPECS} == {
         "help", "value", "project add", "project list", "project archive", "checkin", "ask",
         "painpoints", "painpoint", "painpoint resolve", "outcome add", "outcome update", "outcomes",
         "cost", "alerts here", "staff add", "staff remove", "staff list", "pause", "resume", "export",
-        "painpoints mine", "followup", "home", "language",
+        "painpoints mine", "followup", "home", "language", "story",
     }  # fmt: skip
 
 

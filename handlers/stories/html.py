@@ -1,0 +1,124 @@
+"""A story and the track record as one self-contained, printable HTML page.
+
+Self-contained means no reference outside the file at all: the styles are inline, the trend
+chart (handlers/value/charts.py, the same PNG every channel shows) is a `data:` URI, fonts are
+the reader's own. The print styles lay it out on A4: the page's content is never wider than
+the printable width (210 mm less the margins), long words wrap, and a story is not split across
+pages when it fits on one. Every piece of text comes from `sections`, escaped here.
+"""
+
+from __future__ import annotations
+
+import base64
+from html import escape
+from typing import Any
+
+from handlers.stories import sections
+from handlers.value.charts import trend_chart
+
+PAGE_MARGIN_MM = 15
+PRINTABLE_MM = 210 - 2 * PAGE_MARGIN_MM  # 180 mm: nothing on the page is wider
+
+STYLE = f"""
+@page {{ size: A4; margin: {PAGE_MARGIN_MM}mm; }}
+* {{ box-sizing: border-box; }}
+html {{ color-scheme: light; }}
+body {{ margin: 0 auto; padding: 10mm 0; max-width: {PRINTABLE_MM}mm; color: #0f172a; background: #fff;
+  font: 10.5pt/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
+  overflow-wrap: anywhere; }}
+@media print {{ body {{ padding: 0; }} }}
+h1 {{ font-size: 18pt; line-height: 1.2; margin: 0 0 2mm; }}
+h2 {{ font-size: 12.5pt; margin: 0 0 1.5mm; }}
+.lead {{ color: #475569; margin: 0 0 4mm; }}
+.headline {{ font-size: 12.5pt; font-weight: 600; margin: 0 0 4mm; }}
+blockquote {{ margin: 3mm 0 4mm; padding: 1mm 0 1mm 4mm; border-left: 1.2mm solid #c2410c; }}
+blockquote p {{ font-size: 14pt; margin: 0 0 1mm; }}
+blockquote footer {{ color: #475569; }}
+dl {{ display: grid; grid-template-columns: 44mm minmax(0, 1fr); gap: 1mm 4mm; margin: 0 0 4mm; }}
+dt {{ font-weight: 600; color: #334155; }}
+dd {{ margin: 0; min-width: 0; }}
+ol.steps {{ margin: 0 0 4mm; padding-left: 6mm; }}
+figure {{ margin: 0 0 4mm; break-inside: avoid; }}
+figure img {{ display: block; width: 100%; max-width: 150mm; height: auto; }}
+figcaption {{ color: #64748b; font-size: 8.5pt; }}
+.totals {{ display: grid; grid-template-columns: repeat(5, minmax(0, 1fr)); gap: 2mm; margin: 0 0 5mm; }}
+.total {{ border: 0.3mm solid #cbd5e1; border-radius: 2mm; padding: 2mm; }}
+.total b {{ display: block; font-size: 15pt; }}
+.total span {{ color: #475569; font-size: 8.5pt; }}
+article {{ break-inside: avoid; border-top: 0.3mm solid #cbd5e1; padding-top: 3mm; margin-top: 3mm; }}
+article dl {{ grid-template-columns: 34mm minmax(0, 1fr); margin: 0; }}
+.page-footer {{ color: #64748b; font-size: 8.5pt; margin-top: 6mm; }}
+"""
+
+
+def _page(title: str, body: list[str]) -> str:
+    return "\n".join(
+        [
+            "<!DOCTYPE html>",
+            '<html lang="en">',
+            "<head>",
+            '<meta charset="utf-8">',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            f"<title>{escape(title)}</title>",
+            f"<style>{STYLE}</style>",
+            "</head>",
+            "<body>",
+            *body,
+            '<p class="page-footer">Made by the PMO value bot from its own records.</p>',
+            "</body>",
+            "</html>",
+            "",
+        ]
+    )
+
+
+def _facts(pairs: list[tuple[str, str]]) -> str:
+    items = "".join(f"<dt>{escape(label)}</dt><dd>{escape(value)}</dd>" for label, value in pairs)
+    return f"<dl>{items}</dl>"
+
+
+def _chart(trend: list[dict[str, Any]], caption: str) -> str:
+    png = base64.b64encode(trend_chart({"trend": trend})).decode("ascii")
+    line = sections.trend_line(trend)
+    return (
+        f'<figure><img src="data:image/png;base64,{png}" alt="{escape(line)}" width="600" height="300">'
+        f"<figcaption>{escape(caption)}. {escape(line)}</figcaption></figure>"
+    )
+
+
+def story_html(story: dict[str, Any]) -> str:
+    steps = sections.steps(story)
+    body = [
+        f"<h1>{escape(sections.title(story))}</h1>",
+        f"<blockquote><p>{escape(sections.quote(story))}</p>"
+        f"<footer>{escape(sections.attribution(story))}</footer></blockquote>",
+        _facts(sections.facts(story)),
+        "<h2>Steps taken</h2>",
+        '<ol class="steps">' + "".join(f"<li>{escape(step)}</li>" for step in steps) + "</ol>"
+        if steps
+        else '<p class="lead">No steps were noted.</p>',
+        _chart(story["trend"], f"{story['project']}'s taste check-ins by month"),
+    ]
+    return _page(sections.title(story), body)
+
+
+def _story_article(story: dict[str, Any]) -> str:
+    return (
+        f"<article><h2>{escape(sections.brief_heading(story))}</h2>{_facts(sections.brief(story))}</article>"
+    )
+
+
+def record_html(record: dict[str, Any]) -> str:
+    totals = "".join(
+        f'<div class="total"><b>{escape(value)}</b><span>{escape(label)}</span></div>'
+        for label, value in sections.totals(record)
+    )
+    body = [
+        f"<h1>{escape(sections.record_title(record))}</h1>",
+        f'<p class="lead">{escape(sections.record_period(record))}</p>',
+        f'<p class="headline">{escape(sections.headline(record))}</p>',
+        f'<div class="totals">{totals}</div>',
+        _chart(record["trend"], "The organisation's taste check-ins by month"),
+        *(_story_article(story) for story in record["stories"]),
+    ]
+    return _page(sections.record_title(record), body)
