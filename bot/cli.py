@@ -22,11 +22,13 @@ from bot.runtime import Runtime, start
 from handlers.clock.deliveries import listing as delivery_listing
 from handlers.commands.run import run_command
 from handlers.csv.api import export_csv, import_csv_file
+from handlers.digest.settings import schedule_of as digest_schedule
+from handlers.digest.view import build_digest, days_for, digest_text
 from handlers.people import identify
 from handlers.ports import Caller
 from handlers.value.report import compute_value
 from handlers.value.view import value_text
-from storage.db import DatabaseUrlError, async_url, shown_url, unavailable_reason
+from storage.db import DatabaseUrlError, async_url, shown_url, unavailable_reason, utcnow
 from storage.queries import find_project
 
 log = logging.getLogger("pmo")
@@ -230,6 +232,20 @@ async def value(settings: Settings, args: Any) -> int:
             session, runtime.org_id, project=project, segment=args.segment, days=args.days
         )
     print(json.dumps(report, indent=2) if args.json else value_text(report))
+    return 0
+
+
+async def digest(settings: Settings, args: Any) -> int:
+    """The value digest as its recipients would get it now, as text (its chart as a line)."""
+    async with opened(settings) as runtime, runtime.db.transaction() as session:
+        schedule = await digest_schedule(session, runtime.org_id)
+        days = args.days or days_for(schedule.cadence if schedule else "monthly")
+        today = runtime.services.today or utcnow().date()
+        currency = getattr(settings, "pmo_currency", None)
+        built = await build_digest(
+            session, runtime.org_id, days=days, today=today, chart=False, currency=currency
+        )
+    print(digest_text(built))
     return 0
 
 

@@ -359,6 +359,31 @@ SPECS: tuple[Spec, ...] = (
     ),
     Spec(("resume",), "resume", "sponsor", summary="check-ins again"),
     Spec(("export",), f"export {_CSV_KINDS}", "staff", _CSV_KINDS, summary="the CSV file, sent to you"),
+    # the value digest (handlers/digest/, docs/digest.md)
+    Spec(("digest",), "digest", "staff", summary="the value digest's schedule and who receives it"),
+    Spec(
+        ("digest", "here"),
+        "digest here [weekly|monthly|off] [day:mon..sun] [time:HH:MM]",
+        "staff",
+        "weekly|monthly|off?",
+        {"day": _day, "time": _time},
+        summary="send the value digest to this channel, and how often",
+    ),
+    Spec(
+        ("digest", "to"),
+        "digest to PERSON",
+        "staff",
+        "person",
+        summary="send the value digest to someone too",
+    ),
+    Spec(
+        ("digest", "remove"),
+        "digest remove PERSON",
+        "staff",
+        "person",
+        summary="stop sending them the digest",
+    ),
+    Spec(("digest", "now"), "digest now", "staff", summary="send the value digest to its recipients now"),
 )
 
 _FREE_TEXT = {_text, _unit, _long_text}

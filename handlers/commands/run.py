@@ -22,6 +22,8 @@ from handlers.commands import home
 from handlers.commands.help import help_view, may_run
 from handlers.commands.parser import SPECS, Command, ParseError, Spec, parse
 from handlers.csv.api import export_csv
+from handlers.digest import settings as digest
+from handlers.digest.view import build_digest, days_for
 from handlers.outbox import Rollback, perform_as
 from handlers.painpoints import loop, tracking
 from handlers.people import FOREVER, display, is_admin, is_paused, is_staff, resolve_person
@@ -424,6 +426,58 @@ async def _export(ctx: Context, command: Command) -> Reply:
             attachment=Attachment(filename=filename, content=buffer.getvalue().encode("utf-8")),
         )
     )
+
+
+# ---- the value digest (handlers/digest/) --------------------------------------------------
+
+
+@handles("digest")
+async def _digest(ctx: Context, command: Command) -> Reply:
+    return Reply(await digest.settings_view(ctx.session, ctx.caller.org_id, ctx.services.policy.timezone))
+
+
+@handles("digest here")
+async def _digest_here(ctx: Context, command: Command) -> Reply:
+    if not ctx.caller.channel:
+        return Reply(
+            error("Run 'digest here' in the channel that should receive the digest (after inviting the bot).")
+        )
+    o = command.options
+    return Reply(
+        await digest.set_here(
+            ctx.session, ctx.caller.org_id, ctx.caller.platform, ctx.caller.channel,
+            cadence=command.positional, day=o.get("day"), time=o.get("time"), timezone=ctx.services.policy.timezone,
+        )
+    )  # fmt: skip
+
+
+@handles("digest to")
+async def _digest_to(ctx: Context, command: Command) -> Reply:
+    person = await _person(ctx, command.positional)
+    return Reply(
+        await digest.add_person(ctx.session, ctx.caller.org_id, person, ctx.services.policy.timezone)
+    )
+
+
+@handles("digest remove")
+async def _digest_remove(ctx: Context, command: Command) -> Reply:
+    return Reply(
+        await digest.remove_person(ctx.session, ctx.caller.org_id, await _person(ctx, command.positional))
+    )
+
+
+@handles("digest now")
+async def _digest_now(ctx: Context, command: Command) -> Reply:
+    rows = await digest.recipients(ctx.session, ctx.caller.org_id)
+    if not rows:
+        return Reply(error(f"Nobody receives the value digest yet; nothing was sent. {digest.HOW_TO_START}"))
+    schedule = await digest.schedule_of(ctx.session, ctx.caller.org_id)
+    built = await build_digest(
+        ctx.session, ctx.caller.org_id, days=days_for(schedule.cadence if schedule else "monthly"), today=ctx.today,
+        currency=getattr(ctx.services.policy, "currency", None),
+    )  # fmt: skip
+    who = f"{len(rows)} recipient{'s' if len(rows) != 1 else ''}"
+    return Reply(info(f"Sent the value digest to {who}."), digest.outbox_for(rows, built.view))
 
 
 check_every_command_handled(SPECS)
