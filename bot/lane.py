@@ -31,7 +31,7 @@ from storage.models import Person
 
 log = logging.getLogger(__name__)
 
-SLOW_COMMANDS = frozenset({"value", "export", "digest now"})
+SLOW_COMMANDS = frozenset({"value", "export"})
 AT_ONCE = 2  # reports running together in the lane: a chart at a time is drawn anyway (it holds the GIL)
 
 

@@ -6,6 +6,7 @@ neutral view. A refusal or a mistake rolls the transaction back, so nothing ever
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import io
 import logging
@@ -23,7 +24,7 @@ from handlers.commands.help import help_view, may_run
 from handlers.commands.parser import SPECS, Command, ParseError, Spec, parse
 from handlers.csv.api import export_csv
 from handlers.digest import settings as digest
-from handlers.digest.view import build_digest, days_for
+from handlers.digest.view import build_digest, days_for, with_chart
 from handlers.outbox import Rollback, perform_as
 from handlers.painpoints import loop, tracking
 from handlers.people import FOREVER, display, is_admin, is_paused, is_staff, resolve_person
@@ -474,8 +475,11 @@ async def _digest_now(ctx: Context, command: Command) -> Reply:
     schedule = await digest.schedule_of(ctx.session, ctx.caller.org_id)
     built = await build_digest(
         ctx.session, ctx.caller.org_id, days=days_for(schedule.cadence if schedule else "monthly"), today=ctx.today,
-        currency=getattr(ctx.services.policy, "currency", None),
+        chart=False, currency=getattr(ctx.services.policy, "currency", None),
     )  # fmt: skip
+    built = await asyncio.to_thread(
+        with_chart, built
+    )  # it sends, so not the read-only lane: matplotlib off the loop
     who = f"{len(rows)} recipient{'s' if len(rows) != 1 else ''}"
     return Reply(info(f"Sent the value digest to {who}."), digest.outbox_for(rows, built.view))
 
