@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -139,9 +140,9 @@ def test_digest_prints_the_value_digest_of_the_schedules_window(tmp_path: Path) 
     assert monthly.returncode == 0, monthly.stderr
     lines = monthly.stdout.splitlines()
     assert lines[0] == "PMO value digest — last 30 days"
-    assert "By segment (responses · CSAT · change):" in lines and "CSAT by month" in monthly.stdout
+    assert "By segment" in monthly.stdout and "CSAT by month" in monthly.stdout
     value = json.loads(run(tmp_path, "value", "--days", "30", "--json").stdout)
-    assert f"Responses               {value['satisfaction']['responses']}" in monthly.stdout
+    assert re.search(rf"Responses +{value['satisfaction']['responses']}\n", monthly.stdout)
     here = run(tmp_path, "pmo", "digest", "here", "weekly")  # the shell is no channel
     assert here.returncode == 1 and "in the channel that should receive the digest" in here.stdout
     added = run(tmp_path, "pmo", "digest", "to", "lena@example.com")  # the console makes Lena
