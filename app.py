@@ -1,4 +1,4 @@
-"""The PMO value bot's command line: serve, migrate, demo, import, export, value, pmo.
+"""The PMO value bot's command line: serve, migrate, demo, import, export, value, digest, pmo.
 
 The composition root: it reads settings, builds the runtime and hands over to `bot/`.
 It holds no logic of its own.
@@ -107,6 +107,8 @@ def build_parser() -> Parser:
     stories = sub.add_parser("stories", help="the track record: every pain point resolved in the last N days")
     stories.add_argument("--days", type=_days, default=365, help="window length in days (default 365)")
     _documents(stories)
+    digest = sub.add_parser("digest", help="print the value digest leaders would receive now")
+    digest.add_argument("--days", type=_days, help="window length in days (default: 7 weekly, 30 monthly)")
     pmo = sub.add_parser("pmo", help="run one /pmo command as an admin, e.g. pmo cost 450000")
     pmo.add_argument("words", nargs=argparse.REMAINDER, help="the command's words")
     package = sub.add_parser("teams-package", help="write the Teams app package (zip) to sideload")
@@ -151,6 +153,7 @@ async def _run(command: str, args: Any, settings: Settings) -> int:
         "value": cli.value,
         "story": cli.story,
         "stories": cli.stories,
+        "digest": cli.digest,
         "pmo": cli.pmo,
         "teams-package": cli.teams_package,
     }

@@ -22,6 +22,8 @@ from bot.runtime import Runtime, start
 from handlers.clock.deliveries import listing as delivery_listing
 from handlers.commands.run import run_command
 from handlers.csv.api import export_csv, import_csv_file
+from handlers.digest.settings import schedule_of as digest_schedule
+from handlers.digest.view import build_digest, days_for, digest_text
 from handlers.people import identify
 from handlers.ports import Caller
 from handlers.stories.compute import story as compute_story
@@ -30,7 +32,7 @@ from handlers.stories.html import record_html, story_html
 from handlers.stories.markdown import record_markdown, story_markdown
 from handlers.value.report import compute_value
 from handlers.value.view import value_text
-from storage.db import DatabaseUrlError, async_url, shown_url, unavailable_reason
+from storage.db import DatabaseUrlError, async_url, shown_url, unavailable_reason, utcnow
 from storage.queries import find_project
 
 log = logging.getLogger("pmo")
@@ -262,6 +264,19 @@ async def stories(settings: Settings, args: Any) -> int:
     async with opened(settings) as runtime, runtime.db.transaction() as session:
         record = await track_record(session, runtime.org_id, days=args.days)
     _write_document(record_html(record) if args.format == "html" else record_markdown(record), args.out)
+
+
+async def digest(settings: Settings, args: Any) -> int:
+    """The value digest as its recipients would get it now, as text (its chart as a line)."""
+    async with opened(settings) as runtime, runtime.db.transaction() as session:
+        schedule = await digest_schedule(session, runtime.org_id)
+        days = args.days or days_for(schedule.cadence if schedule else "monthly")
+        today = runtime.services.today or utcnow().date()
+        currency = getattr(settings, "pmo_currency", None)
+        built = await build_digest(
+            session, runtime.org_id, days=days, today=today, chart=False, currency=currency
+        )
+    print(digest_text(built))
     return 0
 
 

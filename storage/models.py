@@ -45,6 +45,8 @@ ASK_CADENCES = ("monthly", "quarterly", "off")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 KIND_TASTE = "taste"
 KIND_PAINPOINT = "painpoint"
+KIND_DIGEST = "digest"  # the value digest's ledger rows (0008_digest): one per occurrence and recipient
+DIGEST_CADENCES = ("weekly", "monthly", "off")
 
 
 class Organisation(Base):
@@ -325,13 +327,17 @@ class Delivery(Base):
         Index("uq_deliveries_slot", "kind", "project_id", "slot", unique=True),
         Index("ix_deliveries_occurrence", "occurrence"),
         Index("ix_deliveries_status_lease", "status", "lease_until"),
+        # The digest's key (0008_digest): one send per organisation, local date and recipient;
+        # check-in rows leave `recipient` NULL, which a unique index never compares.
+        Index("uq_deliveries_recipient", "org_id", "kind", "slot", "recipient", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(16))
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
-    sponsor_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    # NULL only for a digest (it belongs to no project; a channel recipient has no person either)
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    sponsor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     occurrence: Mapped[dt.datetime] = mapped_column(DateTime)
     status: Mapped[str] = mapped_column(String(10), default="claimed")
     claimed_at: Mapped[dt.datetime] = mapped_column(DateTime)
@@ -341,6 +347,42 @@ class Delivery(Base):
     checkin_id: Mapped[int | None] = mapped_column(ForeignKey("checkins.id", ondelete="SET NULL"))
     error: Mapped[str | None] = mapped_column(Text)
     slot: Mapped[str | None] = mapped_column(String(40))
+    # a digest's recipient (DigestRecipient.key: "channel:slack", "person:12"); NULL for check-ins
+    recipient: Mapped[str | None] = mapped_column(String(80))
+
+
+class DigestSchedule(Base):
+    """When the organisation's value digest goes out (CONTRACT section 9); one row per organisation,
+    made by the first `digest here` or `digest to`. Times are in PMO_TIMEZONE."""
+
+    __tablename__ = "digest_schedules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"), unique=True)
+    cadence: Mapped[str] = mapped_column(String(10), default="monthly")
+    day: Mapped[str] = mapped_column(String(3), default="mon")
+    time: Mapped[str] = mapped_column(String(5), default="09:00")
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class DigestRecipient(Base):
+    """Who receives the digest: a channel (one per platform, `digest here`) or a person (`digest to`).
+
+    `key` names the recipient in the ledger (`channel:PLATFORM`, `person:ID`), so moving the
+    digest to another channel of the same platform never sends one occurrence twice; an
+    occurrence before `added_at` is not sent to this recipient.
+    """
+
+    __tablename__ = "digest_recipients"
+    __table_args__ = (UniqueConstraint("org_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(80))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    platform: Mapped[str | None] = mapped_column(String(16))
+    channel: Mapped[str | None] = mapped_column(String(300))
+    added_at: Mapped[dt.datetime] = mapped_column(DateTime)
 
 
 class ProcessedEvent(Base):

@@ -73,7 +73,7 @@ class Job:
     """One unit of work for a delivery worker.
 
     what: "occurrence" (claim and send), "resume" (a claim taken over), "reminder", "update"
-    (show a closed check-in as closed).
+    (show a closed check-in as closed), or one of `Deliverer.jobs` (the digest's).
     """
 
     what: str
@@ -87,6 +87,7 @@ class Job:
     delivery_id: int | None = None
     checkin_id: int | None = None
     lease_until: dt.datetime | None = None
+    recipient: str = ""  # a digest's recipient (bot/clock/digests.py)
     key: tuple[Any, ...] = field(default=(), compare=False)
 
 
@@ -151,6 +152,10 @@ class Deliverer:
         self.sleep = sleep
         self.rng = rng or random.Random()
         self.db = services.db
+        # More kinds of job, and how to resume their ledger rows, by the modules that add them
+        # (bot/clock/digests.py): what = job, ledger kind = resume.
+        self.jobs: dict[str, Callable[[Job], Awaitable[str]]] = {}
+        self.resumers: dict[str, Callable[[Job, Delivery], Awaitable[str]]] = {}
 
     # ---- choosing the channel -----------------------------------------------------------------
 
@@ -184,6 +189,8 @@ class Deliverer:
             return await self.reminder(job)
         if job.what == "update":
             return await self.update(job)
+        if job.what in self.jobs:
+            return await self.jobs[job.what](job)
         raise ValueError(f"unknown delivery job {job.what!r}")
 
     async def occurrence(self, job: Job) -> str:
@@ -242,9 +249,11 @@ class Deliverer:
         async with self.db.sessions() as session:
             row = await session.get(Delivery, job.delivery_id)
             checkin = await session.get(Checkin, row.checkin_id) if row and row.checkin_id else None
-            project = await session.get(Project, row.project_id) if row else None
+            project = await session.get(Project, row.project_id) if row and row.project_id else None
         if row is None or row.status != "claimed":
             return "gone"
+        if row.kind in self.resumers:
+            return await self.resumers[row.kind](job, row)
         reminder = row.kind == KIND_REMINDER
         if checkin is None or project is None:
             async with self.db.transaction() as session:
@@ -260,6 +269,7 @@ class Deliverer:
                 reminder,
                 tell=False,
             )
+        assert row.sponsor_id is not None  # a check-in's row always names its sponsor
         target = await self.target(row.sponsor_id)
         if target is None:
             return await self._fail(row.org_id, row.id, checkin.id, None, "the sponsor is gone", reminder)

@@ -14,7 +14,9 @@ Each tick, in the leading process only:
 2. recover: take over claims whose lease ran out without a recorded send (a crashed clock);
 3. remind: queue the one reminder of taste check-ins unanswered after two days;
 4. close: close check-ins unanswered after seven days and show them closed;
-5. overdue: remind the owner of a pain point past its due date, once (handlers/painpoints/loop.py).
+5. overdue: remind the owner of a pain point past its due date, once (handlers/painpoints/loop.py);
+6. digest: queue the value digest's copies that fell due (bot/clock/digests.py), through the same
+   ledger and queues.
 
 Delivery workers (bot/clock/delivery.py) drain the queues, a few per queue, paced per workspace.
 
@@ -46,6 +48,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.channels import Router
 from bot.clock.delivery import Deliverer, DeliveryPolicy, Job
+from bot.clock.digests import DigestClock
 from bot.clock.occurrences import Schedule, occurrences, zone
 from bot.clock.pacing import Pacing
 from handlers.checkins.lifecycle import close_stale
@@ -355,6 +358,13 @@ class Clock:
         self.pacing = Pacing(config.send_rate)
         self.deliverer = Deliverer(services, router, self.pacing, config.policy(), now)
         self.dispatcher = Dispatcher(self.deliverer, config.workers, self._done)
+        self.digests = DigestClock(
+            self.deliverer,
+            self.dispatcher.submit,
+            timezone=config.timezone,
+            catchup=config.catchup + GRACE,
+            lookback=config.lookback,
+        )
         self.leading = False
         self.scheduler: AsyncIOScheduler | None = None
         self._settled: dict[tuple[str, int, str], dt.datetime] = {}
@@ -422,7 +432,9 @@ class Clock:
                         orphans = await release_orphans(session, now)
                     if orphans:
                         log.info("%d sends claimed by a clock that died are taken over now", orphans)
+                elected = self._elected
                 planned = await self.plan(now)
+                planned += await self.digests.plan(now, elected)
                 recovered = await self.recover(now)
                 reminded = await self.remind(now)
                 closed = await self.close(now)

@@ -28,8 +28,8 @@ async def listing(session: AsyncSession, *, failed_only: bool = False, limit: in
     orgs = int(await session.scalar(select(func.count()).select_from(Organisation)) or 0)
     query = (
         select(Delivery, Project.name, Person.name, Organisation.key)
-        .join(Project, Project.id == Delivery.project_id)
-        .join(Person, Person.id == Delivery.sponsor_id)
+        .outerjoin(Project, Project.id == Delivery.project_id)  # a digest has no project,
+        .outerjoin(Person, Person.id == Delivery.sponsor_id)  # and a channel's copy no person
         .join(Organisation, Organisation.id == Delivery.org_id)
         .order_by(Delivery.id.desc())
         .limit(limit)
@@ -41,8 +41,9 @@ async def listing(session: AsyncSession, *, failed_only: bool = False, limit: in
     for delivery, project, sponsor, org in rows:
         when = delivery.sent_at or delivery.occurrence
         where = f"[{org}] " if orgs > 1 else ""
+        to = sponsor or (delivery.recipient or "").replace("channel:", "the channel on ")
         line = (
-            f"{when:%Y-%m-%d %H:%M} UTC · {where}{delivery.kind} · {project} → {sponsor} · "
+            f"{when:%Y-%m-%d %H:%M} UTC · {where}{delivery.kind} · {project or 'value digest'} → {to} · "
             f"{STATUS_WORDS.get(delivery.status, delivery.status)}"
         )
         if delivery.attempts > 1:

@@ -384,6 +384,31 @@ SPECS: tuple[Spec, ...] = (
         "id",
         summary=_("the story of a pain point: the sponsor's words, the fix, the measure before and after"),
     ),
+    # the value digest (handlers/digest/, docs/digest.md)
+    Spec(("digest",), "digest", "staff", summary=_("the value digest's schedule and who receives it")),
+    Spec(
+        ("digest", "here"),
+        "digest here [weekly|monthly|off] [day:mon..sun] [time:HH:MM]",
+        "staff",
+        "weekly|monthly|off?",
+        {"day": _day, "time": _time},
+        summary=_("send the value digest to this channel, and how often"),
+    ),
+    Spec(
+        ("digest", "to"),
+        "digest to PERSON",
+        "staff",
+        "person",
+        summary=_("send the value digest to someone too"),
+    ),
+    Spec(
+        ("digest", "remove"),
+        "digest remove PERSON",
+        "staff",
+        "person",
+        summary=_("stop sending them the digest"),
+    ),
+    Spec(("digest", "now"), "digest now", "staff", summary=_("send the value digest to its recipients now")),
 )
 
 _FREE_TEXT = {_text, _unit, _long_text}

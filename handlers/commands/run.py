@@ -6,6 +6,7 @@ neutral view. A refusal or a mistake rolls the transaction back, so nothing ever
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import io
 import logging
@@ -22,6 +23,8 @@ from handlers.commands import home
 from handlers.commands.help import help_view, may_run
 from handlers.commands.parser import SPECS, Command, ParseError, Spec, parse
 from handlers.csv.api import export_csv
+from handlers.digest import settings as digest
+from handlers.digest.view import build_digest, days_for, with_chart
 from handlers.i18n import LANGUAGES, Day, Money, _, ngettext
 from handlers.languages import language_of
 from handlers.outbox import Rollback, perform_as
@@ -562,6 +565,61 @@ async def _story(ctx: Context, command: Command) -> Reply:
     found = await compute_story(ctx.session, ctx.caller.org_id, point.id, today=ctx.today)
     assert found is not None
     return Reply(story_view(found))
+
+
+# ---- the value digest (handlers/digest/) --------------------------------------------------
+
+
+@handles("digest")
+async def _digest(ctx: Context, command: Command) -> Reply:
+    return Reply(await digest.settings_view(ctx.session, ctx.caller.org_id, ctx.services.policy.timezone))
+
+
+@handles("digest here")
+async def _digest_here(ctx: Context, command: Command) -> Reply:
+    if not ctx.caller.channel:
+        return Reply(
+            error("Run 'digest here' in the channel that should receive the digest (after inviting the bot).")
+        )
+    o = command.options
+    return Reply(
+        await digest.set_here(
+            ctx.session, ctx.caller.org_id, ctx.caller.platform, ctx.caller.channel,
+            cadence=command.positional, day=o.get("day"), time=o.get("time"), timezone=ctx.services.policy.timezone,
+        )
+    )  # fmt: skip
+
+
+@handles("digest to")
+async def _digest_to(ctx: Context, command: Command) -> Reply:
+    person = await _person(ctx, command.positional)
+    return Reply(
+        await digest.add_person(ctx.session, ctx.caller.org_id, person, ctx.services.policy.timezone)
+    )
+
+
+@handles("digest remove")
+async def _digest_remove(ctx: Context, command: Command) -> Reply:
+    return Reply(
+        await digest.remove_person(ctx.session, ctx.caller.org_id, await _person(ctx, command.positional))
+    )
+
+
+@handles("digest now")
+async def _digest_now(ctx: Context, command: Command) -> Reply:
+    rows = await digest.recipients(ctx.session, ctx.caller.org_id)
+    if not rows:
+        return Reply(error(f"Nobody receives the value digest yet; nothing was sent. {digest.HOW_TO_START}"))
+    schedule = await digest.schedule_of(ctx.session, ctx.caller.org_id)
+    built = await build_digest(
+        ctx.session, ctx.caller.org_id, days=days_for(schedule.cadence if schedule else "monthly"), today=ctx.today,
+        chart=False, currency=getattr(ctx.services.policy, "currency", None),
+    )  # fmt: skip
+    built = await asyncio.to_thread(
+        with_chart, built
+    )  # it sends, so not the read-only lane: matplotlib off the loop
+    who = f"{len(rows)} recipient{'s' if len(rows) != 1 else ''}"
+    return Reply(info(f"Sent the value digest to {who}."), digest.outbox_for(rows, built.view))
 
 
 check_every_command_handled(SPECS)

@@ -362,7 +362,7 @@ async def due_reminders(
 
 DUE_REMINDER_TRIES = 5
 DUE_REMINDER_PAUSE = dt.timedelta(minutes=2)  # before the second try; doubled before each next one
-_FAILED = "due_reminder_failed"
+_FAILED = "reminder_failed"  # a kind fits in 16 characters
 
 
 async def _failures(session: AsyncSession, point_id: int) -> list[dt.datetime]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -37,7 +38,7 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], status: int)
 
 @pytest.mark.parametrize(
     "command",
-    [[], ["serve"], ["migrate"], ["demo"], ["import"], ["export"], ["value"], ["pmo"]],
+    [[], ["serve"], ["migrate"], ["demo"], ["import"], ["export"], ["value"], ["digest"], ["pmo"]],
 )
 def test_every_command_has_help(tmp_path: Path, command: list[str]) -> None:
     result = run(tmp_path, *command, "--help")
@@ -51,6 +52,8 @@ def test_every_command_has_help(tmp_path: Path, command: list[str]) -> None:
         ["frobnicate"],
         ["value", "--days", "abc"],
         ["value", "--days", "0"],
+        ["digest", "--days", "0"],
+        ["digest", "--weekly"],
         ["import", "widgets", "x.csv"],
         ["export", "projects", "--bogus"],
         ["import", "projects", "missing.csv"],
@@ -130,6 +133,24 @@ def test_demo_without_serving_then_value(tmp_path: Path) -> None:
     assert report["satisfaction"]["responses"] > 0
     assert report["outcomes"]["total"] > 0
     assert report["benefits"]["roi_pct"] is not None
+
+
+def test_digest_prints_the_value_digest_of_the_schedules_window(tmp_path: Path) -> None:
+    assert run(tmp_path, "demo", "--no-serve").returncode == 0
+    monthly = run(tmp_path, "digest")
+    assert monthly.returncode == 0, monthly.stderr
+    lines = monthly.stdout.splitlines()
+    assert lines[0] == "PMO value digest — last 30 days"
+    assert "By segment" in monthly.stdout and "CSAT by month" in monthly.stdout
+    value = json.loads(run(tmp_path, "value", "--days", "30", "--json").stdout)
+    assert re.search(rf"Responses +{value['satisfaction']['responses']}\n", monthly.stdout)
+    here = run(tmp_path, "pmo", "digest", "here", "weekly")  # the shell is no channel
+    assert here.returncode == 1 and "in the channel that should receive the digest" in here.stdout
+    added = run(tmp_path, "pmo", "digest", "to", "lena@example.com")  # the console makes Lena
+    assert added.returncode == 0 and "Lena <lena@example.com> will receive the value digest" in added.stdout
+    assert "Lena (direct message)" in run(tmp_path, "pmo", "digest").stdout
+    weekly = run(tmp_path, "digest", "--days", "7")
+    assert weekly.stdout.startswith("PMO value digest — last 7 days\n")
 
 
 def free_port() -> int:

@@ -5,6 +5,9 @@
 - Message timestamps from the wall clock (like Slack's), so `oldest` means what it says.
 - `hold_post(n)`: the n-th accepted chat.postMessage is stored, then its answer is held back until
   `release()`; a test kills the clock in exactly that window (sent, not yet recorded).
+- `stall_post(n)`: the n-th chat.postMessage waits, before Slack takes it, until `release()`, and
+  is then refused (500) without being stored; a test kills its sender in exactly that window
+  (claimed, not sent).
 - `limit_history(per_window, window, page)`: Slack's 2025 limit for commercially distributed apps
   outside the Marketplace (1 request a minute, at most 15 messages a page) in a window a test can
   shorten; beyond it a 429 with Retry-After (whole seconds, rounded up, as Slack sends it).
@@ -30,6 +33,8 @@ class FakeSlackWithHistory(FakeSlack):
         self.held = asyncio.Event()
         self._release = asyncio.Event()
         self._hold_at: int | None = None
+        self._stall_at: int | None = None
+        self.post_calls = 0
         self._last_ts = 0.0
         self.history_page: int | None = None  # most messages a page (None: as asked, up to 999)
         self.history_per_window: int | None = None
@@ -43,6 +48,9 @@ class FakeSlackWithHistory(FakeSlack):
 
     def hold_post(self, n: int) -> None:
         self._hold_at = n
+
+    def stall_post(self, n: int) -> None:
+        self._stall_at = n
 
     def release(self) -> None:
         self._release.set()
@@ -65,6 +73,12 @@ class FakeSlackWithHistory(FakeSlack):
                 wait = self.history_window - (now - calls[0])
                 return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(math.ceil(wait))}
             calls.append(now)
+        if method == "chat.postMessage":
+            self.post_calls += 1
+            if self.post_calls == self._stall_at:
+                self.held.set()
+                await self._release.wait()
+                return 500, {"ok": False, "error": "internal_error"}, {}
         status, payload, headers = await super()._answer(method, call, workspace, request)
         if method == "chat.postMessage" and payload.get("ok"):
             self.posted += 1

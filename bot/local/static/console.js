@@ -424,7 +424,8 @@ function channelEmptyState(name) {
   return el("div", { class: "empty" },
     el("h3", { text: name ? `Nothing in ${name} yet` : "No channel posts yet" }),
     el("p", { text: "Alerts (sour tastes, pain points of impact 4–5) go to the admins by direct message " +
-      "until a channel is chosen. As PMO staff, run /pmo alerts here below to choose this one." }));
+      "until a channel is chosen. As PMO staff, run /pmo alerts here below to choose this one, " +
+      "and /pmo digest here to receive the value digest in it." }));
 }
 
 async function poll() {

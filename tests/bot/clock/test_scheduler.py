@@ -534,18 +534,18 @@ async def test_a_reminder_that_could_not_be_sent_is_tried_again_with_pauses(
     await run(running, now)  # first try fails
     await run(running, now, "2026-03-13 00:01:00")  # within the 2-minute pause: not tried
     tries = [e.kind for e in await world.rows(PainPointEvent)]
-    assert tries == ["due_reminded", "due_reminder_failed"]
+    assert tries == ["due_reminded", "reminder_failed"]
     for at in ("2026-03-13 00:02:20", "2026-03-13 00:07:00", "2026-03-13 00:16:00", "2026-03-13 01:00:00"):
         await run(running, now, at)
     await run(running, now, "2026-03-14 09:00:00")
     kinds = [e.kind for e in await world.rows(PainPointEvent)]
     if delivered:  # the third try got through, and only one reminder reached the owner
-        assert kinds == ["due_reminded", "due_reminder_failed"] * 2 + ["due_reminded"]
+        assert kinds == ["due_reminded", "reminder_failed"] * 2 + ["due_reminded"]
         assert await titles(world, world.staff) == [
             f"⏰ Pain point #{point.id} on *Apollo* was due 2026-03-12"
         ]
     else:  # five tries, then no more
-        assert kinds == ["due_reminded", "due_reminder_failed"] * 5
+        assert kinds == ["due_reminded", "reminder_failed"] * 5
         assert await world.inbox(world.staff) == []
 
 

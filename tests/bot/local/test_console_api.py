@@ -307,6 +307,21 @@ async def test_alerts_here_from_a_console_channel(client: TestClient) -> None:
     assert await inbox(client, admin) == []  # the channel has it now, not the admins' DMs
 
 
+async def test_the_digest_shows_in_the_console_channel_view(client: TestClient) -> None:
+    admin, _, _ = await apollo_with_checkin(client)
+    here = await command(client, admin, "digest here weekly", channel="#leaders")
+    assert here["ok"] and "this channel" in here["text"], here
+    sent = await command(client, admin, "digest now")
+    assert sent["ok"] and sent["text"] == "Sent the value digest to 1 recipient.", sent
+    channels = (await ok_json(await client.get(f"{API}/channels")))["channels"]
+    assert [(c["name"], c["messages"]) for c in channels] == [("#leaders", 1)]
+    [post] = (await ok_json(await client.get(f"{API}/channel", params={"name": "#leaders"})))["messages"]
+    assert post["view"]["title"] == "PMO value digest — last 7 days"
+    assert post["view"]["chart"] and "CSAT by month" in post["view"]["chart_alt"]
+    assert "The full report: /pmo value (staff also see the comments)." in post["view"]["lines"]
+    assert await inbox(client, admin) == []  # the channel has it, nobody's direct messages
+
+
 async def test_someone_elses_checkin_cannot_be_answered(client: TestClient, runtime: Runtime) -> None:
     admin, _, message = await apollo_with_checkin(client)
     before = await counts(runtime)

@@ -72,6 +72,12 @@ STAFF_COMMANDS = [
     'painpoint {point} note:"Called the vendor"',
     'painpoint resolve {point} after:3 fix:"A second supplier"',
     'followup {point} did:"Weekly demo"',
+    # issue 12, the value digest
+    "digest",
+    "digest here weekly",
+    "digest to <@USTAFF>",
+    "digest remove <@USTAFF>",
+    "digest now",
 ]
 ADMIN_COMMANDS = ["cost 450k", "staff add <@UMEMBER>", "staff remove <@USTAFF>", "staff list"]
 

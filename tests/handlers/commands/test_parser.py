@@ -197,6 +197,33 @@ def test_story() -> None:
     assert "Unknown option 'days:'" in fails("story 1 days:3").message
 
 
+def test_the_digest_commands() -> None:
+    command = parse("digest here weekly day:friday time:7:30")
+    assert (command.name, command.positional, command.options) == (
+        "digest here",
+        "weekly",
+        {"day": "fri", "time": "07:30"},
+    )
+    assert parse("digest here").positional is None and parse("digest here").options == {}
+    assert parse("digest here OFF").positional == "off"
+    assert parse("digest to <@U9>").positional == PersonRef(user_id="U9", written="<@U9>")
+    assert parse("digest remove ann@example.com").positional.email == "ann@example.com"
+    assert parse("digest").name == "digest" and parse("digest now").name == "digest now"
+    usage = "digest here [weekly|monthly|off] [day:mon..sun] [time:HH:MM]"
+    for bad, reason in (
+        ("digest here daily", "'daily' is not one of weekly|monthly|off"),
+        ("digest here time:25:00", "time: '25:00' is not a time"),
+        ("digest here day:someday", "day: 'someday' is not a day"),
+        ("digest here weekly monthly", "Unexpected word 'monthly'"),
+        ("digest here cadence:weekly", "Unknown option 'cadence:'"),
+    ):
+        error = fails(bad)
+        assert error.message.startswith(reason) and error.usage == usage, (bad, error.message)
+    assert fails("digest to").message == "Missing PERSON for digest to."
+    assert fails("digest now please").message == "Unexpected word 'please'."
+    assert fails("digest to sam").message.startswith("'sam' is not a person")
+
+
 def test_every_spec_has_a_test_above() -> None:
     """A new command must come with its own parsing test (update this list when adding one)."""
     assert {spec.name for spec in SPECS} == {
@@ -204,6 +231,7 @@ def test_every_spec_has_a_test_above() -> None:
         "painpoints", "painpoint", "painpoint resolve", "outcome add", "outcome update", "outcomes",
         "cost", "alerts here", "staff add", "staff remove", "staff list", "pause", "resume", "export",
         "painpoints mine", "followup", "home", "language", "story",
+        "digest", "digest here", "digest to", "digest remove", "digest now",
     }  # fmt: skip
 
 
