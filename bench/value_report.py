@@ -213,8 +213,10 @@ def write_painpoints(path: Path, shape: Shape, now: dt.datetime) -> int:
                     row += [rng.choice(PAIN_METRICS), baseline, after, better]
                 else:
                     row += ["", "", "", ""]
+                # owner (none: the bench has no staff), what was done, the sponsor's answer
+                row += ["", "Approvals moved to the weekly stand-up", rng.choice(("yes", "yes", ""))]
             else:
-                row += ["open", "", "", "", "", ""]
+                row += ["open", "", "", "", "", "", "", "", ""]
             writer.writerow(row)
     return shape.painpoints
 

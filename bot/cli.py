@@ -227,7 +227,12 @@ async def value(settings: Settings, args: Any) -> int:
             if project is None:
                 raise CliError(f"there is no project named '{args.project}'")
         report = await compute_value(
-            session, runtime.org_id, project=project, segment=args.segment, days=args.days
+            session,
+            runtime.org_id,
+            project=project,
+            segment=args.segment,
+            days=args.days,
+            currency=settings.pmo_currency,
         )
     print(json.dumps(report, indent=2) if args.json else value_text(report))
     return 0

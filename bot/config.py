@@ -120,6 +120,13 @@ def _timezone(name: str, value: str) -> str:
     return value
 
 
+def _currency(name: str, value: str) -> str:
+    code = value.strip().upper()
+    if not re.fullmatch(r"[A-Z]{3}", code):
+        raise ConfigError(f"{name} must be a three-letter ISO 4217 code such as EUR or USD, got {value!r}")
+    return code
+
+
 def _float(value: str) -> float:
     """The number written, or NaN when it is none, so that one finiteness check refuses both."""
     try:
@@ -197,6 +204,7 @@ class Settings:
     pmo_api_token: Secret | None = setting("PMO_API_TOKEN", None, _secret, about="bearer token of the JSON API (off while unset)")
     local_console_forced: bool = setting("LOCAL_CONSOLE", False, _flag, about="serve the local console beside a platform")
     pmo_catchup_hours: float = setting("PMO_CATCHUP_HOURS", 6.0, _hours, about="hours after which a missed send is skipped")
+    pmo_currency: str | None = setting("PMO_CURRENCY", None, _currency, about="ISO 4217 code of the money figures (EUR, USD …)")
     pmo_send_rate: float | None = setting("PMO_SEND_RATE", None, _rate, about="messages a second per workspace/tenant (unset: per platform)")
     # fmt: on
 

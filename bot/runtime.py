@@ -135,7 +135,10 @@ def _compose(settings: Settings, db: Database, org_id: int, factories: list[Plat
     the console is the channel of last resort when it is served (or nothing else is)."""
     router, directory = Router(db), FirstDirectory()
     policy = Policy(
-        admins=settings.pmo_admins, timezone=settings.pmo_timezone, alert_channel=settings.pmo_alert_channel
+        admins=settings.pmo_admins,
+        timezone=settings.pmo_timezone,
+        alert_channel=settings.pmo_alert_channel,
+        currency=settings.pmo_currency,
     )
     services = Services(db=db, messenger=router, directory=directory, policy=policy)
     context = PlatformContext(

@@ -135,6 +135,7 @@ class Policy:
     admins: frozenset[str] = frozenset()
     timezone: str = "UTC"
     alert_channel: str | None = None
+    currency: str | None = None  # ISO 4217 code of the money figures (PMO_CURRENCY), or none
 
 
 @dataclass

@@ -164,7 +164,13 @@ async def _value(ctx: Context, command: Command) -> Reply:
         segment = found
     days = command.options.get("days", 90)
     report = await compute_value(
-        ctx.session, ctx.caller.org_id, project=project, segment=segment, days=days, today=ctx.today
+        ctx.session,
+        ctx.caller.org_id,
+        project=project,
+        segment=segment,
+        days=days,
+        today=ctx.today,
+        currency=ctx.services.policy.currency,
     )
     comments = (
         await recent_comments(
