@@ -170,13 +170,16 @@ async def souring_and_breakdown(
     ids: list[int] | None,
     scope: ColumnElement[bool],
     windows: tuple[dt.datetime, dt.datetime, dt.datetime],
+    per_project: dict[int, Tally] | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-    """`attention.souring` and the breakdown table (None for one project), from one tally."""
-    if ids is None:
-        # Through the project index, project by project: the rows arrive grouped, where the
-        # organisation's (answered_at) index would make SQLite sort every answer by project (3×).
-        scope = Checkin.project_id.in_(select(Project.id).where(Project.org_id == org_id))
-    per_project = await tallies(session, scope, windows)
+    """`attention.souring` and the breakdown table (None for one project), from one tally per
+    project: `per_project` when the satisfaction figures counted it already, else `tallies`."""
+    if per_project is None:
+        if ids is None:
+            # Through the project index, project by project: the rows arrive grouped, where the
+            # organisation's (answered_at) index would make SQLite sort every answer by project (3×).
+            scope = Checkin.project_id.in_(select(Project.id).where(Project.org_id == org_id))
+        per_project = await tallies(session, scope, windows)
     projects = select(Project.id, Project.name, Project.segment).where(Project.org_id == org_id)
     if ids is not None:
         projects = projects.where(Project.id.in_(ids))

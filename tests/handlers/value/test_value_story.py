@@ -384,3 +384,34 @@ def test_headline_is_the_contracts_example_and_leaves_out_what_is_null() -> None
         benefits__roi_pct=None,
     )
     assert headline(nothing) == "Nothing to tell yet: no answers, fixes or benefits in the last 90 days."
+
+
+# ---------------------------------------------------------------- the loop's next answer, per project and sponsor
+
+
+async def test_a_sour_answers_next_answer_is_its_own_project_and_sponsors(db: Database) -> None:
+    """SQLite seeks each next answer, PostgreSQL reads each pair's answers in order: both agree."""
+    async with db.transaction() as session:
+        world = await World.make(session)
+        other = await add_person(session, world.org.id, "Other sponsor", email="other@example.org")
+        shop = await world.project("Shop")
+        till = await world.project("Till")
+        day = dt.timedelta(days=1)
+        t = dt.datetime(2026, 9, 1, 9, 0)
+        world.taste(shop, t, 1)  # Shop × sponsor: sour, next is t + 3 (5: recovered)
+        world.taste(till, t + day, 5)  # another project in between: not Shop's next
+        world.taste(shop, t + day, 5).sponsor_id = other.id  # another sponsor: not the next either
+        world.taste(shop, None, None, sent_at=t + 2 * day)  # unanswered: skipped
+        world.taste(shop, t + 3 * day, 5)
+        world.taste(till, t + 4 * day, 2)  # Till: sour, next is t + 5 (3: not recovered)
+        world.taste(till, t + 5 * day, 3)
+        world.taste(shop, t + 6 * day, 2).sponsor_id = other.id  # sour, no next answer
+        world.taste(till, dt.datetime(2026, 8, 1), 1)  # sour before the window: not counted
+        report = await value(world)
+    assert report["loop"] == {
+        "sour": 3,
+        "followed_up": 0,
+        "median_hours_to_follow_up": None,
+        "recovered": 1,
+        "recovery_pct": 50.0,
+    }
