@@ -663,7 +663,9 @@ def report_markdown(
     responses = next((s for s in steps if s.what == "import responses"), None)
     org = timings[0]
     command = "python bench/value_report.py" + (
-        " --database-url postgresql://postgres@127.0.0.1:5432/pmo_bench_value" if args.database_url else ""
+        f" --database-url postgresql://…/{bench_database(args.database_url).database}"
+        if args.database_url
+        else ""
     )
     if args.responses != Shape.responses:
         command += f" --responses {args.responses}"
