@@ -30,7 +30,7 @@ def change(delta: float | None) -> str:
 
 
 def _plural(count: int, one: str, many: str) -> str:
-    return f"{count} {one if count == 1 else many}"
+    return f"{count:,} {one if count == 1 else many}"
 
 
 def headline(report: dict[str, Any]) -> str:
@@ -45,7 +45,7 @@ def headline(report: dict[str, Any]) -> str:
     if pp["resolved"]:
         fixed = _plural(pp["resolved"], "pain point fixed", "pain points fixed")
         if pp["measured_fixes"] and pp["mean_improvement_pct"] is not None:
-            fixed += f", {pp['measured_fixes']} measured ({whole_pct(pp['mean_improvement_pct'], sign=True)} on average)"
+            fixed += f", {pp['measured_fixes']:,} measured ({whole_pct(pp['mean_improvement_pct'], sign=True)} on average)"
         parts.append(fixed)
     if b["realized"] is not None and b["planned"]:
         parts.append(f"{money(b['realized'], currency)} of {money(b['planned'], currency)} benefits realized")

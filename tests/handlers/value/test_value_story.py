@@ -375,6 +375,8 @@ def test_headline_is_the_contracts_example_and_leaves_out_what_is_null() -> None
     )
     assert "benefits" not in headline(figures(benefits__planned=0, benefits__realized=0))
     assert "ROI -20%" in headline(figures(benefits__roi_pct=-20.4))
+    many = headline(figures(pain_points__resolved=1428, pain_points__measured_fixes=1200))
+    assert "; 1,428 pain points fixed, 1,200 measured (+42% on average); " in many
     nothing = figures(
         satisfaction__csat_pct=None,
         satisfaction__delta_csat_pts=None,
