@@ -233,7 +233,12 @@ async def value(settings: Settings, args: Any) -> int:
             if project is None:
                 raise CliError(f"there is no project named '{args.project}'")
         report = await compute_value(
-            session, runtime.org_id, project=project, segment=args.segment, days=args.days
+            session,
+            runtime.org_id,
+            project=project,
+            segment=args.segment,
+            days=args.days,
+            currency=settings.pmo_currency,
         )
     print(json.dumps(report, indent=2) if args.json else value_text(report))
     return 0
@@ -272,7 +277,7 @@ async def digest(settings: Settings, args: Any) -> int:
         schedule = await digest_schedule(session, runtime.org_id)
         days = args.days or days_for(schedule.cadence if schedule else "monthly")
         today = runtime.services.today or utcnow().date()
-        currency = getattr(settings, "pmo_currency", None)
+        currency = settings.pmo_currency
         built = await build_digest(
             session, runtime.org_id, days=days, today=today, chart=False, currency=currency
         )

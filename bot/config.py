@@ -128,6 +128,13 @@ def _language(name: str, value: str) -> str:
     return code
 
 
+def _currency(name: str, value: str) -> str:
+    code = value.strip().upper()
+    if not re.fullmatch(r"[A-Z]{3}", code):
+        raise ConfigError(f"{name} must be a three-letter ISO 4217 code such as EUR or USD, got {value!r}")
+    return code
+
+
 def _float(value: str) -> float:
     """The number written, or NaN when it is none, so that one finiteness check refuses both."""
     try:
@@ -214,6 +221,7 @@ class Settings:
     log_format: str = setting("LOG_FORMAT", "text", _log_format, about="text, or json: one JSON object a line")
     local_console_forced: bool = setting("LOCAL_CONSOLE", False, _flag, about="serve the local console beside a platform")
     pmo_catchup_hours: float = setting("PMO_CATCHUP_HOURS", 6.0, _hours, about="hours after which a missed send is skipped")
+    pmo_currency: str | None = setting("PMO_CURRENCY", None, _currency, about="ISO 4217 code of the money figures (EUR, USD …)")
     pmo_send_rate: float | None = setting("PMO_SEND_RATE", None, _rate, about="messages a second per workspace/tenant (unset: per platform)")
     # fmt: on
 

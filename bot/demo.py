@@ -204,10 +204,31 @@ class _PainSpec:
     baseline: float | None = None
     after: float | None = None
     better: str = "lower"
+    owner: int | None = None  # index into PMO_TEAM; an open pain point with an owner is in progress
+    fix: str | None = None  # what was done (`resolve ID fix:`)
+    confirmed: bool | None = None  # the sponsor's ✅ Fixed
+
+
+# A measured fix is reported in the last RECENT days, so that it is resolved inside the value
+# report's 90-day window whatever the day the demo is loaded: the wins always have something.
+# 85 days hold one monthly prompt whatever the calendar (they come 28 to 35 days apart), and the
+# latest such prompt is resolved at least 9 days later, still inside the window.
+RECENT = dt.timedelta(days=85)
 
 
 PAIN_POINTS = (
-    _PainSpec(6, "Orders wait days for manual credit checks", 4, True, "Order cycle time (days)", 12, 7),
+    _PainSpec(
+        6,
+        "Orders wait days for manual credit checks",
+        4,
+        True,
+        "Order cycle time (days)",
+        12,
+        7,
+        owner=0,
+        fix="Credit checks automated for orders under the customer's limit",
+        confirmed=True,
+    ),
     _PainSpec(
         1,
         "Support agents cannot see a customer's order history",
@@ -217,6 +238,8 @@ PAIN_POINTS = (
         61,
         74,
         "higher",
+        owner=1,
+        fix="Order history shown beside the ticket",
     ),
     _PainSpec(
         7,
@@ -228,7 +251,17 @@ PAIN_POINTS = (
         1.9,
     ),
     _PainSpec(
-        2, "Pickers walk the whole warehouse for a single order", 5, True, "Picks per hour", 85, 118, "higher"
+        2,
+        "Pickers walk the whole warehouse for a single order",
+        5,
+        True,
+        "Picks per hour",
+        85,
+        118,
+        "higher",
+        owner=0,
+        fix="Batch picking by zone, routes from the WMS",
+        confirmed=True,
     ),
     _PainSpec(
         8, "Cash forecast built from spreadsheets e-mailed around", 3, True, "Cash forecast error %", 18, 9
@@ -236,7 +269,7 @@ PAIN_POINTS = (
     _PainSpec(0, "Key-user availability for testing", 4, True),
     _PainSpec(4, "No single owner for customer master data", 3, True),
     _PainSpec(9, "Onboarding checklist lives in e-mail threads", 2, True),
-    _PainSpec(0, "Vendor keeps slipping the data migration", 5),
+    _PainSpec(0, "Vendor keeps slipping the data migration", 5, owner=0),
     _PainSpec(0, "Test environment is down two days a week", 4),
     _PainSpec(5, "Drivers resist the new in-cab tablets", 3),
     _PainSpec(10, "Licence costs higher than the business case assumed", 3),
@@ -396,6 +429,7 @@ class _Loader:
         self.horizon = min(now, self.end + dt.timedelta(days=1) - dt.timedelta(seconds=1))
         self.rng = rng
         self.created = 0
+        self.team: list[Person] = []  # the PMO's staff, owners of pain points
 
     async def people(self, specs: tuple[_PersonSpec, ...], joined: dt.datetime) -> list[Person]:
         """Each person with a local identity, so the console can act as them; existing ones are kept."""
@@ -491,10 +525,16 @@ class _Loader:
             resolve_in = dt.timedelta(days=self.rng.randint(9, 45), hours=self.rng.randint(0, 8))
             reserve = ANSWER_WINDOW + (resolve_in + dt.timedelta(days=1) if spec.resolved else dt.timedelta())
             fits = [p for p in prompts if id(p) not in answered and p.sent_at + reserve <= self.end]
+            if spec.resolved and spec.metric:  # a win: resolved inside the report's window (RECENT)
+                fits = [p for p in fits if p.sent_at >= self.end - RECENT] or fits
             prompt = self.rng.choice(fits[-3:]) if fits else min(prompts, key=lambda p: p.sent_at)
             reported_at = prompt.answered_at or _answered_at(self.rng, prompt.sent_at, self.latest)
             self._answer(prompt, reported_at, remind=False)
             answered.add(id(prompt))
+            resolved_at = (
+                max(reported_at, min(reported_at + resolve_in, self.latest)) if spec.resolved else None
+            )
+            owner = self.team[spec.owner] if spec.owner is not None and self.team else None
             point = PainPoint(
                 org_id=self.org_id,
                 project_id=project.id,
@@ -502,14 +542,22 @@ class _Loader:
                 reported_at=reported_at,
                 text=spec.text,
                 impact=spec.impact,
-                status="resolved" if spec.resolved else "open",
-                resolved_at=max(reported_at, min(reported_at + resolve_in, self.latest))
-                if spec.resolved
-                else None,
+                status="resolved" if spec.resolved else "in_progress" if owner else "open",
+                resolved_at=resolved_at,
                 metric=spec.metric,
                 baseline=spec.baseline,
                 after=spec.after,
                 better=spec.better,
+                owner_id=owner.id if owner else None,
+                followed_up_by=owner.id if owner else None,
+                followed_up_at=max(reported_at, min(reported_at + dt.timedelta(hours=2), self.latest))
+                if owner
+                else None,
+                fix=spec.fix,
+                confirmed=spec.confirmed,
+                confirmed_at=max(resolved_at, min(resolved_at + dt.timedelta(days=2), self.latest))
+                if spec.confirmed is not None and resolved_at is not None
+                else None,
             )
             points.append((prompt, point))
         checkins = []
@@ -666,6 +714,7 @@ async def load_demo(
     joined = loader.start - dt.timedelta(days=21)
     sponsors = await loader.people(SPONSORS, joined)
     team = await loader.people(PMO_TEAM, joined)
+    loader.team = team
     projects = await loader.projects(sponsors)
     zones = [_zone(sponsors[spec.sponsor].tz, SPONSORS[spec.sponsor].tz) for spec in PROJECTS]
     tastes = loader.tastes(projects, zones)

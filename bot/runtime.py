@@ -150,6 +150,7 @@ def _compose(settings: Settings, db: Database, org_id: int, factories: list[Plat
         timezone=settings.pmo_timezone,
         alert_channel=settings.pmo_alert_channel,
         language=settings.pmo_language,
+        currency=settings.pmo_currency,
     )
     services = Services(db=db, messenger=router, directory=directory, policy=policy)
     context = PlatformContext(

@@ -94,7 +94,12 @@ async def api_value(request: web.Request) -> web.Response:
             if project is None:
                 return web.json_response({"error": f"no project named '{name}'"}, status=404)
         report = await compute_value(
-            session, runtime.org_id, project=project, segment=segment, days=int(days_text)
+            session,
+            runtime.org_id,
+            project=project,
+            segment=segment,
+            days=int(days_text),
+            currency=runtime.settings.pmo_currency,
         )
     return web.json_response(report)
 

@@ -20,6 +20,16 @@ class Fact:
 
 
 @dataclass(frozen=True)
+class Section:
+    """A headed group of a view: a few lines and facts under one heading (the value report's
+    wins, what needs attention, and its figures grouped). Shown after the text, before the facts."""
+
+    heading: str
+    lines: tuple[str, ...] = ()
+    facts: tuple[Fact, ...] = ()
+
+
+@dataclass(frozen=True)
 class Choice:
     """A button. `action` names what it does; `payload` is the data it carries back."""
 
@@ -75,6 +85,7 @@ class View:
     attachment: Attachment | None = None
     ok: bool = True
     public: bool = False
+    sections: tuple[Section, ...] = ()
 
     def as_text(self) -> str:
         """The plain-text fallback every channel can show (and the CLI prints)."""
@@ -83,9 +94,9 @@ class View:
             parts.append(self.title)
         if self.text:
             parts.append(self.text)
+        parts += [section_text(section) for section in self.sections]
         if self.facts:
-            width = max(len(f.label) for f in self.facts)
-            parts.append("\n".join(f"{f.label.ljust(width)}  {f.value}" for f in self.facts))
+            parts.append(facts_text(self.facts))
         if self.lines:
             parts.append("\n".join(self.lines))
         if self.choices:
@@ -102,6 +113,19 @@ class View:
         if self.attachment:
             data["attachment"]["content"] = base64.b64encode(self.attachment.content).decode()
         return data
+
+
+def facts_text(facts: tuple[Fact, ...]) -> str:
+    width = max(len(f.label) for f in facts)
+    return "\n".join(f"{f.label.ljust(width)}  {f.value}" for f in facts)
+
+
+def section_text(section: Section) -> str:
+    """A section as plain text: its heading, its lines, its facts aligned."""
+    parts = [section.heading, *section.lines]
+    if section.facts:
+        parts.append(facts_text(section.facts))
+    return "\n".join(part for part in parts if part)
 
 
 _FIELDS: dict[type, tuple[str, ...]] = {}
@@ -154,6 +178,14 @@ def view_from_dict(data: dict[str, Any]) -> View:
         else None,
         ok=data.get("ok", True),
         public=data.get("public", False),
+        sections=tuple(
+            Section(
+                heading=section.get("heading", ""),
+                lines=tuple(section.get("lines", ())),
+                facts=tuple(Fact(**f) for f in section.get("facts", ())),
+            )
+            for section in data.get("sections", ())
+        ),
     )
 
 

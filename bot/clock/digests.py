@@ -147,7 +147,7 @@ class DigestClock:
         return await asyncio.shield(task)
 
     async def _build(self, org_id: int, occurrence: dt.datetime, days: int) -> Digest:
-        currency = getattr(self.deliverer.services.policy, "currency", None)
+        currency = self.deliverer.services.policy.currency
         async with self.deliverer.db.sessions() as session:
             built = await build_digest(
                 session, org_id, days=days, today=occurrence.date(), chart=False, currency=currency

@@ -33,7 +33,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View as SlackView
 
 from bot.slack import validation
-from handlers.views import Choice, Form, View
+from handlers.views import Choice, Fact, Form, View
 
 validation.install()  # slack_sdk's checks, without its per-object dir() scan (bot/slack/validation.py)
 
@@ -164,7 +164,7 @@ def view_blocks(
     extra: Sequence[Choice] = (),
     with_form_button: bool = True,
 ) -> list[Block]:
-    """One view as blocks, in reading order: title, text, facts, lines, chart, buttons."""
+    """One view as blocks, in reading order: title, text, sections, facts, lines, chart, buttons."""
     blocks: list[Block] = []
     if view.title:
         blocks.append(
@@ -173,15 +173,12 @@ def view_blocks(
     if view.text:
         text = escape(view.text) if view.ok else f"⚠️ {escape(view.text)}"
         blocks += [SectionBlock(text=MarkdownTextObject(text=piece)) for piece in _chunks(text.split("\n"))]
-    if view.facts:
-        fields = [
-            MarkdownTextObject(text=_cut(f"*{escape(f.label)}*\n{escape(f.value)}", FIELD_CHARS))
-            for f in view.facts
-        ]
-        blocks += [
-            SectionBlock(fields=fields[i : i + FIELDS_PER_SECTION])
-            for i in range(0, len(fields), FIELDS_PER_SECTION)
-        ]
+    for section in view.sections:
+        head = [_title_text(section.heading)] if section.heading else []
+        lines = [*head, *(escape(line) for line in section.lines)]
+        blocks += [SectionBlock(text=MarkdownTextObject(text=piece)) for piece in _chunks(lines)]
+        blocks += _fact_blocks(section.facts)
+    blocks += _fact_blocks(view.facts)
     if view.lines:
         blocks += [
             SectionBlock(text=MarkdownTextObject(text=piece))
@@ -209,6 +206,17 @@ def view_blocks(
     if not blocks:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=" ")))
     return blocks
+
+
+def _fact_blocks(facts: Sequence[Fact]) -> list[Block]:
+    """Facts as two-column fields, ten to a section (Slack's limit)."""
+    fields = [
+        MarkdownTextObject(text=_cut(f"*{escape(f.label)}*\n{escape(f.value)}", FIELD_CHARS)) for f in facts
+    ]
+    return [
+        SectionBlock(fields=fields[i : i + FIELDS_PER_SECTION])
+        for i in range(0, len(fields), FIELDS_PER_SECTION)
+    ]
 
 
 def _fit(blocks: list[Block], limit: int) -> list[Block]:

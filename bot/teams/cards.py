@@ -13,10 +13,11 @@ import base64
 import io
 import json
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from handlers.interactions import action_name
-from handlers.views import Choice, Form, View
+from handlers.views import Choice, Fact, Form, View
 
 CARD_TYPE = "application/vnd.microsoft.card.adaptive"
 FILE_CONSENT_TYPE = "application/vnd.microsoft.teams.card.file.consent"
@@ -109,6 +110,10 @@ def chart_data_uri(png: bytes, colours: int = 32) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
+def _facts(facts: Sequence[Fact]) -> dict[str, Any]:
+    return {"type": "FactSet", "facts": [{"title": f.label, "value": f.value} for f in facts]}
+
+
 def card(view: View, *, chart: bool = True, max_lines: int | None = None) -> dict[str, Any]:
     """The Adaptive Card for a view."""
     body: list[dict[str, Any]] = []
@@ -116,8 +121,14 @@ def card(view: View, *, chart: bool = True, max_lines: int | None = None) -> dic
         body.append(_text(view.title, size="Medium", weight="Bolder"))
     if view.text:
         body.append(_text(view.text, color="Attention" if not view.ok else "Default"))
+    for section in view.sections:
+        if section.heading:
+            body.append(_text(section.heading, weight="Bolder", spacing="Medium"))
+        body += [_text(line, spacing="Small") for line in section.lines]
+        if section.facts:
+            body.append(_facts(section.facts))
     if view.facts:
-        body.append({"type": "FactSet", "facts": [{"title": f.label, "value": f.value} for f in view.facts]})
+        body.append(_facts(view.facts))
     if view.chart and chart:
         body.append(
             {

@@ -104,7 +104,7 @@ def as_one(sections: tuple[View, ...]) -> View:
 
 
 async def _summary(session: AsyncSession, services: Services, org_id: int) -> View:
-    report = await compute_value(session, org_id, today=_today(services))
+    report = await compute_value(session, org_id, today=_today(services), currency=services.policy.currency)
     return value_view(report, chart=False)
 
 

@@ -196,7 +196,13 @@ async def _value(ctx: Context, command: Command) -> Reply:
         segment = found
     days = command.options.get("days", 90)
     report = await compute_value(
-        ctx.session, ctx.caller.org_id, project=project, segment=segment, days=days, today=ctx.today
+        ctx.session,
+        ctx.caller.org_id,
+        project=project,
+        segment=segment,
+        days=days,
+        today=ctx.today,
+        currency=ctx.services.policy.currency,
     )
     comments = (
         await recent_comments(
@@ -613,7 +619,7 @@ async def _digest_now(ctx: Context, command: Command) -> Reply:
     schedule = await digest.schedule_of(ctx.session, ctx.caller.org_id)
     built = await build_digest(
         ctx.session, ctx.caller.org_id, days=days_for(schedule.cadence if schedule else "monthly"), today=ctx.today,
-        chart=False, currency=getattr(ctx.services.policy, "currency", None),
+        chart=False, currency=ctx.services.policy.currency,
     )  # fmt: skip
     built = await asyncio.to_thread(
         with_chart, built

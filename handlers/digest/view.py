@@ -93,9 +93,8 @@ async def build_digest(
     """The digest over the `days` days ending with `today` (UTC dates, like `value days:N`).
 
     `chart=False` leaves the picture out (the CLI's text; the clock draws it off the event loop
-    with `with_chart`). `currency` is passed on only when set, for the report that knows one."""
-    extra = {"currency": currency} if currency else {}
-    report = await compute_value(session, org_id, days=days, today=today, **extra)
+    with `with_chart`)."""
+    report = await compute_value(session, org_id, days=days, today=today, currency=currency)
     base = value_view(report, chart=False)
     facts, more = await segment_facts(session, org_id, report, days=days, today=today)
     lines = [*base.lines]

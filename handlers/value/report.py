@@ -24,51 +24,40 @@ Choices where METRICS.md leaves room:
 from __future__ import annotations
 
 import datetime as dt
-from decimal import ROUND_HALF_UP, Decimal
 from itertools import pairwise
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Float, Select, and_, case, func, literal, null, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
+from handlers.value.common import (
+    DELICIOUS,
+    GOOD,
+    LIST_LIMIT,
+    RISK_MARGIN,
+    SOUR,
+    as_float,
+    improvement,
+    iso_utc,
+    measured,
+    pct,
+    round_half_away,
+)
+from handlers.value.common import in_scope as _in_scope
+from handlers.value.headline import headline
+from handlers.value.highlights import Tally, open_high_impact, souring_and_breakdown, wins
+from storage.db import utcnow
 from storage.models import KIND_TASTE, Checkin, Organisation, Outcome, PainPoint, PainPointEvent, Project
 from storage.queries import name_key
 from storage.sqlfuncs import DateDaysBetween, DaysBetween
 
 DEFAULT_DAYS = 90
 TREND_MONTHS = 6
-GOOD = 4  # ratings at or above this are satisfied (CSAT)
-DELICIOUS = 5
-SOUR = 2  # ratings at or below this count against net taste
-RISK_MARGIN = 0.25  # at risk when progress trails elapsed time by more than this
 
 
 # ---------------------------------------------------------------- small pure helpers
-
-
-def round_half_away(value: float | None, places: int) -> float | None:
-    """Round the decimal value half away from zero; None stays None, -0.0 becomes 0.0."""
-    if value is None:
-        return None
-    quantum = Decimal(1).scaleb(-places)
-    return float(Decimal(repr(float(value))).quantize(quantum, rounding=ROUND_HALF_UP)) + 0.0
-
-
-def _pct(part: float | None, whole: float | None) -> float | None:
-    if not whole:
-        return None
-    return 100.0 * float(part or 0) / float(whole)
-
-
-def _float(value: Any) -> float | None:
-    """PostgreSQL answers some aggregates as Decimal; the report speaks float."""
-    return None if value is None else float(value)
-
-
-def iso_utc(moment: dt.datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def window_bounds(today: dt.date, days: int) -> tuple[dt.datetime, dt.datetime]:
@@ -122,17 +111,6 @@ async def _scope_project_ids(
     return ids
 
 
-def _in_scope(
-    org_column: Any, project_column: Any, org_id: int, ids: list[int] | None
-) -> ColumnElement[bool]:
-    """Filter on the column whose index serves the scope: org_id for the org, project_id otherwise."""
-    if ids is None:
-        return org_column == org_id
-    if len(ids) == 1:
-        return project_column == ids[0]
-    return project_column.in_(ids)
-
-
 # ---------------------------------------------------------------- satisfaction and trend
 
 
@@ -140,21 +118,24 @@ RATING_SUMS = ("n", "total", "good", "delicious", "sour")
 
 
 def _rating_slice(
-    scope: ColumnElement[bool], index: int, start: dt.datetime, end: dt.datetime
+    scope: ColumnElement[bool], index: int, start: dt.datetime, end: dt.datetime, *, by_project: bool = False
 ) -> Select[Any]:
-    """Sums of the taste answers answered in [start, end): one covering-index range scan.
+    """Sums of the taste answers answered in [start, end): one covering-index range scan
+    (summed per project when `by_project`).
 
     FILTER (SQLite 3.30+, PostgreSQL) costs about half of SUM(CASE …) per row on SQLite.
     """
     rating = Checkin.rating
-    return select(
+    query = select(
         literal(index).label("slice"),
+        *([Checkin.project_id.label("project_id")] if by_project else []),
         func.count(rating).label("n"),
         func.sum(rating).label("total"),
         func.count().filter(rating >= GOOD).label("good"),
         func.count().filter(rating >= DELICIOUS).label("delicious"),
         func.count().filter(rating <= SOUR).label("sour"),
     ).where(scope, Checkin.kind == KIND_TASTE, Checkin.answered_at >= start, Checkin.answered_at < end)
+    return query.group_by(Checkin.project_id) if by_project else query
 
 
 def _ratings(sums: dict[str, int]) -> dict[str, Any]:
@@ -162,30 +143,100 @@ def _ratings(sums: dict[str, int]) -> dict[str, Any]:
     return {
         "n": n,
         "mean": sums["total"] / n if n else None,
-        "csat": _pct(sums["good"], n),
-        "net": _pct(sums["delicious"] - sums["sour"], n),
+        "csat": pct(sums["good"], n),
+        "net": pct(sums["delicious"] - sums["sour"], n),
     }
 
 
 async def _rating_sums(
-    session: AsyncSession, scope: ColumnElement[bool], buckets: list[tuple[dt.datetime, dt.datetime]]
-) -> list[dict[str, int]]:
+    session: AsyncSession,
+    scope: ColumnElement[bool],
+    buckets: list[tuple[dt.datetime, dt.datetime]],
+    *,
+    per_project: bool = False,
+) -> tuple[list[dict[str, int]], dict[int, Tally] | None]:
     """Rating sums per bucket; buckets may overlap, but every answer is read once.
 
     The bucket edges cut time into disjoint slices; the database sums each slice (one
-    UNION ALL statement) and each bucket adds up the few slices it is made of.
+    UNION ALL statement) and each bucket adds up the few slices it is made of. With
+    `per_project`, the same read also tallies each project's answers in the first two buckets
+    (`_per_project_sums`); otherwise the tallies are None.
     """
     edges = sorted({edge for bucket in buckets for edge in bucket})
     slices = list(pairwise(edges))
-    query = union_all(*(_rating_slice(scope, i, a, b) for i, (a, b) in enumerate(slices)))
-    per_slice = {
-        row.slice: {k: int(getattr(row, k) or 0) for k in RATING_SUMS} for row in await session.execute(query)
-    }
+    tallies = None
+    if per_project:
+        rows, tallies = await _per_project_sums(session, scope, slices, buckets[:2])
+    else:
+        rows = list(
+            await session.execute(
+                union_all(*(_rating_slice(scope, i, a, b) for i, (a, b) in enumerate(slices)))
+            )
+        )
+    per_slice = {row.slice: {k: int(getattr(row, k) or 0) for k in RATING_SUMS} for row in rows}
+    empty = dict.fromkeys(RATING_SUMS, 0)
     totals = []
     for start, end in buckets:
-        inside = [per_slice[i] for i, (a, b) in enumerate(slices) if start <= a and b <= end]
+        inside = [per_slice.get(i, empty) for i, (a, b) in enumerate(slices) if start <= a and b <= end]
         totals.append({k: sum(part[k] for part in inside) for k in RATING_SUMS})
-    return totals
+    return totals, tallies
+
+
+class SliceSums(NamedTuple):
+    """One time slice's RATING_SUMS, named as the flat statement's rows are."""
+
+    slice: int
+    n: int
+    total: int
+    good: int
+    delicious: int
+    sour: int
+
+
+async def _per_project_sums(
+    session: AsyncSession,
+    scope: ColumnElement[bool],
+    slices: list[tuple[dt.datetime, dt.datetime]],
+    windows: list[tuple[dt.datetime, dt.datetime]],
+) -> tuple[list[SliceSums], dict[int, Tally]]:
+    """The slices' sums and each project's tally (answers and good ones, in the window and the one
+    before) in one read of the answers: each slice summed per project, then added up both ways.
+
+    PostgreSQL only: its hash aggregates make this 20 ms dearer than the slices alone, where a
+    second read (`highlights.tallies`) costs 50 ms; SQLite, which groups by sorting, is the other
+    way round. Two shapes share the five value columns: a slice's row (project NULL) holds its
+    RATING_SUMS; a project's row (slice -1) its answers and good ones now, then before."""
+    per = union_all(*(_rating_slice(scope, i, a, b, by_project=True) for i, (a, b) in enumerate(slices))).cte(
+        "per_project"
+    )
+    inside = [[i for i, (a, b) in enumerate(slices) if w[0] <= a and b <= w[1]] for w in windows]
+    now, before = per.c.slice.in_(inside[0]), per.c.slice.in_(inside[1])
+    query = union_all(
+        select(
+            per.c.slice,
+            null().label("project_id"),
+            *(func.sum(per.c[k]).label(f"v{i}") for i, k in enumerate(RATING_SUMS)),
+        ).group_by(per.c.slice),
+        select(
+            literal(-1).label("slice"),
+            per.c.project_id,
+            func.sum(per.c.n).filter(now).label("v0"),
+            func.sum(per.c.good).filter(now).label("v1"),
+            func.sum(per.c.n).filter(before).label("v2"),
+            func.sum(per.c.good).filter(before).label("v3"),
+            literal(0).label("v4"),
+        )
+        .where(per.c.slice.in_(inside[0] + inside[1]))
+        .group_by(per.c.project_id),
+    )
+    rows: list[SliceSums] = []
+    tallies: dict[int, Tally] = {}
+    for index, project_id, *values in await session.execute(query):
+        if project_id is None:
+            rows.append(SliceSums(index, *(int(v or 0) for v in values)))
+        else:
+            tallies[project_id] = Tally(*(int(v or 0) for v in values[:4]))
+    return rows, tallies
 
 
 async def _satisfaction_and_trend(
@@ -195,11 +246,14 @@ async def _satisfaction_and_trend(
     end: dt.datetime,
     days: int,
     today: dt.date,
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    *,
+    per_project: bool = False,
+) -> tuple[dict[str, Any], list[dict[str, Any]], dict[int, Tally] | None]:
     months = month_starts(today)
     buckets = [(start, end), (start - dt.timedelta(days=days), start)]
     buckets += [(_midnight(a), _midnight(b)) for a, b in pairwise(months)]
-    current, previous, *per_month = [_ratings(sums) for sums in await _rating_sums(session, scope, buckets)]
+    sums, tallies = await _rating_sums(session, scope, buckets, per_project=per_project)
+    current, previous, *per_month = [_ratings(part) for part in sums]
     delta = (
         current["csat"] - previous["csat"]
         if current["csat"] is not None and previous["csat"] is not None
@@ -222,7 +276,7 @@ async def _satisfaction_and_trend(
         }
         for month, figures in zip(months, per_month, strict=False)
     ]
-    return satisfaction, trend
+    return satisfaction, trend, tallies
 
 
 async def _response_rate(
@@ -235,7 +289,7 @@ async def _response_rate(
             )
         )
     ).one()
-    return round_half_away(_pct(row.answered, row.sent), 1)
+    return round_half_away(pct(row.answered, row.sent), 1)
 
 
 # ---------------------------------------------------------------- pain points
@@ -275,18 +329,7 @@ async def _pain_points(
         n_open = _count(scope, is_open)
         n_in_progress = _count(scope, in_progress)
         rows = and_(scope, or_(reported, resolved))
-    measured = and_(
-        resolved,
-        PainPoint.baseline.is_not(None),
-        PainPoint.after.is_not(None),
-        PainPoint.baseline != 0,
-    )
-    # Typed Float so that PostgreSQL divides in double precision (as SQLite does), not NUMERIC.
-    magnitude = func.abs(PainPoint.baseline, type_=Float)
-    improvement = case(
-        (PainPoint.better == "higher", 100.0 * (PainPoint.after - PainPoint.baseline) / magnitude),
-        else_=100.0 * (PainPoint.baseline - PainPoint.after) / magnitude,
-    )
+    fixed = and_(resolved, measured())
     row = (
         await session.execute(
             select(
@@ -295,8 +338,8 @@ async def _pain_points(
                 n_in_progress.label("in_progress"),
                 func.count().filter(resolved).label("resolved"),
                 func.count().filter(resolved, PainPoint.confirmed.is_(True)).label("confirmed"),
-                func.count().filter(measured).label("measured"),
-                func.avg(case((measured, improvement), else_=null())).label("improvement"),
+                func.count().filter(fixed).label("measured"),
+                func.avg(case((fixed, improvement()), else_=null())).label("improvement"),
                 _reopened(scope, start, end).label("reopened"),
             )
             .select_from(PainPoint)
@@ -313,7 +356,7 @@ async def _pain_points(
             await _median_days_to_resolve(session, scope, resolved, n_resolved), 1
         ),
         "measured_fixes": int(row.measured or 0),
-        "mean_improvement_pct": round_half_away(_float(row.improvement), 1),
+        "mean_improvement_pct": round_half_away(as_float(row.improvement), 1),
         "confirmed_fixes": int(row.confirmed or 0),
         "reopened": int(row.reopened or 0),
     }
@@ -348,7 +391,7 @@ async def _loop(
     """What the PMO did about sour answers in the window: taken, how fast, and the next answer.
 
     Counted by the database in one read of the sour answers (a covering index), each one's next
-    answer found by an index seek (`_next_rating`); then the follow-up times of the taken ones,
+    answer found by one index seek (`_next_rating`); then the follow-up times of the taken ones,
     which are few, for their median."""
     sour = and_(
         scope,
@@ -357,17 +400,10 @@ async def _loop(
         Checkin.answered_at < end,
         Checkin.rating <= SOUR,
     )
-    answers = select(Checkin.followed_up_by, _next_rating().label("next")).where(sour).subquery()
-    counts = (
-        await session.execute(
-            select(
-                func.count(),
-                func.count(answers.c.followed_up_by),
-                func.count(answers.c.next),
-                func.count().filter(answers.c.next >= GOOD),
-            )
-        )
-    ).one()
+    if session.get_bind().dialect.name == "postgresql":
+        counts = (await session.execute(_loop_counts_by_pair(sour, start, end))).one()
+    else:
+        counts = (await session.execute(_loop_counts_by_seek(sour))).one()
     n_sour, taken, with_next, recovered = (int(value or 0) for value in counts)
     hours: list[float] = []
     if taken:
@@ -382,8 +418,67 @@ async def _loop(
         "followed_up": taken,
         "median_hours_to_follow_up": round_half_away(_median(hours), 1),
         "recovered": recovered,
-        "recovery_pct": round_half_away(_pct(recovered, with_next), 1),
+        "recovery_pct": round_half_away(pct(recovered, with_next), 1),
     }
+
+
+def _loop_counts_by_seek(sour: ColumnElement[bool]) -> Select[Any]:
+    """Sour answers, followed up, with a next answer, recovered: each next answer one index seek.
+
+    OFFSET 0 keeps the database from merging the subquery into the counts (SQLite renders it
+    LIMIT -1 OFFSET 0): merged, each count that names `next` ran the seek again, twice a sour
+    answer (70 ms of the organisation report at 1,000,000 check-ins on SQLite; fenced, 35 ms)."""
+    answers = select(Checkin.followed_up_by, _next_rating().label("next")).where(sour).offset(0).subquery()
+    return select(
+        func.count(),
+        func.count(answers.c.followed_up_by),
+        func.count(answers.c.next),
+        func.count().filter(answers.c.next >= GOOD),
+    )
+
+
+def _loop_counts_by_pair(sour: ColumnElement[bool], start: dt.datetime, end: dt.datetime) -> Select[Any]:
+    """The same four counts, each (project, sponsor) pair's answers read once, in order (PostgreSQL).
+
+    A correlated seek costs PostgreSQL about ten times what it costs SQLite (the executor's start
+    of a subplan; 14,000 sour answers took 280 ms). Here each pair with a sour answer reads its
+    answered check-ins from its earliest sour one on, in `sent_at` order from the next-answer
+    index, and LEAD gives each answer the next one: the sequence the seek walks, read once.
+    (SQLite runs this form 4× slower than the seeks: its window function sorts.)"""
+    pairs = (
+        select(
+            Checkin.project_id,
+            Checkin.sponsor_id,
+            func.min(Checkin.sent_at).label("first"),
+            func.count(Checkin.followed_up_by).label("taken"),
+        )
+        .where(sour)
+        .group_by(Checkin.project_id, Checkin.sponsor_id)
+        .cte("sour_pairs")
+    )
+    later = aliased(Checkin)
+    answered = (
+        select(
+            later.rating,
+            later.answered_at,
+            func.lead(later.rating).over(order_by=(later.sent_at, later.id)).label("next"),
+        )
+        .where(
+            later.project_id == pairs.c.project_id,
+            later.sponsor_id == pairs.c.sponsor_id,
+            later.kind == KIND_TASTE,
+            later.sent_at >= pairs.c.first,
+            later.answered_at.is_not(None),
+        )
+        .lateral("answered")
+    )
+    taken = select(func.coalesce(func.sum(pairs.c.taken), 0)).scalar_subquery()
+    return (
+        select(func.count(), taken, func.count(answered.c.next), func.count().filter(answered.c.next >= GOOD))
+        .select_from(pairs)
+        .join(answered, literal(True))
+        .where(answered.c.rating <= SOUR, answered.c.answered_at >= start, answered.c.answered_at < end)
+    )
 
 
 def _next_rating() -> Any:
@@ -430,9 +525,10 @@ def _clamp01(value: Any) -> Any:
 
 
 async def _outcomes_and_benefits(
-    session: AsyncSession, scope: ColumnElement[bool], today: dt.date
-) -> tuple[dict[str, Any], float | None, float | None]:
-    """The outcome counts (rounded) and the planned and realized benefit (unrounded, for ROI)."""
+    session: AsyncSession, scope: ColumnElement[bool], today: dt.date, *, listed: bool = True
+) -> tuple[dict[str, Any], float | None, float | None, list[dict[str, Any]]]:
+    """The outcome counts (rounded), the planned and realized benefit (unrounded, for ROI), and
+    the first outcomes at risk (`attention.at_risk`), by the one rule that counts them."""
     # nullif typed Float: untyped, PostgreSQL was told to divide in NUMERIC, which made every use
     # of `p` below arbitrary-precision arithmetic (about ten times slower than double precision).
     span = func.nullif(Outcome.target - Outcome.baseline, 0.0, type_=Float)
@@ -443,6 +539,9 @@ async def _outcomes_and_benefits(
     )
     per_outcome = (
         select(
+            Outcome.id.label("id"),
+            Outcome.project_id.label("project_id"),
+            Outcome.metric.label("metric"),
             progress.label("p"),
             Outcome.due.label("due"),
             case((Outcome.due <= Outcome.added_on, 1.0), else_=elapsed).label("f"),
@@ -476,11 +575,36 @@ async def _outcomes_and_benefits(
         "achieved": n_achieved,
         "on_track": total - n_achieved - n_at_risk,
         "at_risk": n_at_risk,
-        "mean_progress_pct": round_half_away(_float(row.progress), 1),
+        "mean_progress_pct": round_half_away(as_float(row.progress), 1),
     }
+    risky: list[dict[str, Any]] = []
+    if listed and n_at_risk:
+        rows = await session.execute(
+            select(
+                per_outcome.c.id,
+                Project.name,
+                per_outcome.c.metric,
+                (100.0 * _clamp01(p)).label("progress"),
+                per_outcome.c.due,
+            )
+            .join(Project, Project.id == per_outcome.c.project_id)
+            .where(at_risk)
+            .order_by(per_outcome.c.due, per_outcome.c.id)
+            .limit(LIST_LIMIT)
+        )
+        risky = [
+            {
+                "outcome": r.id,
+                "project": r.name,
+                "metric": r.metric,
+                "progress_pct": round_half_away(as_float(r.progress), 1),
+                "due": r.due.isoformat(),
+            }
+            for r in rows
+        ]
     if not total:
-        return outcomes, None, None
-    return outcomes, float(row.planned or 0), float(row.realized or 0)
+        return outcomes, None, None, risky
+    return outcomes, float(row.planned or 0), float(row.realized or 0), risky
 
 
 # ---------------------------------------------------------------- the report
@@ -498,30 +622,46 @@ async def compute_value(
     segment: str | None = None,
     days: int = DEFAULT_DAYS,
     today: dt.date | None = None,
+    now: dt.datetime | None = None,
+    currency: str | None = None,
+    highlights: bool = True,
 ) -> dict[str, Any]:
-    """The JSON object of CONTRACT.md section 7, each figure exactly as METRICS.md defines it."""
-    today = today or _utc_today()
+    """The JSON object of CONTRACT.md section 7, each figure exactly as METRICS.md defines it.
+
+    `now` (naive UTC) is the moment of the report, for the ages of open pain points; `today`
+    defaults to its date. `currency` is PMO_CURRENCY, handed in by the caller (the core reads no
+    settings). `highlights=False` leaves out what names rather than counts (wins, attention, the
+    breakdown and the headline): only the benchmark asks for that, to weigh what they cost.
+    """
+    now = now or utcnow()
+    today = today or now.date()
     start, end = window_bounds(today, days)
     ids = await _scope_project_ids(session, org_id, project, segment)
     checkins = _in_scope(Checkin.org_id, Checkin.project_id, org_id, ids)
-    satisfaction, trend = await _satisfaction_and_trend(session, checkins, start, end, days, today)
+    painpoints = _in_scope(PainPoint.org_id, PainPoint.project_id, org_id, ids)
+    # On PostgreSQL the satisfaction figures' own read tallies each project too (souring, the table)
+    together = highlights and session.get_bind().dialect.name == "postgresql"
+    satisfaction, trend, tallies = await _satisfaction_and_trend(
+        session, checkins, start, end, days, today, per_project=together
+    )
     response_rate = await _response_rate(session, checkins, start, end)
     pain_points = await _pain_points(session, org_id, ids, start, end)
     loop = await _loop(session, checkins, start, end)
-    outcomes, planned, realized = await _outcomes_and_benefits(
-        session, _in_scope(Outcome.org_id, Outcome.project_id, org_id, ids), today
+    outcomes, planned, realized, at_risk = await _outcomes_and_benefits(
+        session, _in_scope(Outcome.org_id, Outcome.project_id, org_id, ids), today, listed=highlights
     )
     cost = None
     if ids is None:  # the PMO's cost is the whole organisation's, so only its ROI is meaningful
-        cost = _float(await session.scalar(select(Organisation.pmo_cost).where(Organisation.id == org_id)))
+        cost = as_float(await session.scalar(select(Organisation.pmo_cost).where(Organisation.id == org_id)))
     roi = 100.0 * (realized - cost) / cost if cost and realized is not None else None
     benefits = {
         "planned": round_half_away(planned, 2),
         "realized": round_half_away(realized, 2),
         "pmo_cost": round_half_away(cost, 2),
         "roi_pct": round_half_away(roi, 1),
+        "currency": currency.upper() if currency else None,
     }
-    return {
+    report: dict[str, Any] = {
         "scope": {"project": project.name if project is not None else None, "segment": segment},
         "window": {"start": iso_utc(start), "end": iso_utc(end), "days": days},
         "satisfaction": satisfaction,
@@ -530,8 +670,21 @@ async def compute_value(
         "loop": loop,
         "outcomes": outcomes,
         "benefits": benefits,
-        "trend": trend,
     }
+    if highlights:
+        souring, breakdown = await souring_and_breakdown(
+            session, org_id, ids, checkins, (start - dt.timedelta(days=days), start, end), tallies
+        )
+        report["wins"] = await wins(session, painpoints, start, end)
+        report["attention"] = {
+            "souring": souring,
+            "at_risk": at_risk,
+            "open_high_impact": await open_high_impact(session, painpoints, now),
+        }
+        report["headline"] = headline(report)
+        report["breakdown"] = breakdown
+    report["trend"] = trend
+    return report
 
 
 async def recent_comments(

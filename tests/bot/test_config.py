@@ -86,6 +86,12 @@ def test_every_value_is_read_and_typed():
     assert s.local_console_forced and s.pmo_catchup_hours == 1.5
 
 
+def test_currency_is_an_iso_code_upper_cased_and_unset_by_default():
+    assert load().pmo_currency is None
+    assert load(PMO_CURRENCY=" eur ").pmo_currency == "EUR"
+    assert load(PMO_CURRENCY="CHF").pmo_currency == "CHF"
+
+
 def test_empty_strings_and_blanks_count_as_unset():
     s = load(
         DATABASE_URL="", PORT="  ", SLACK_BOT_TOKEN="", PMO_TIMEZONE="", PMO_API_TOKEN=" ", LOCAL_CONSOLE=""
@@ -182,6 +188,8 @@ ERRORS = [
     pytest.param({"SLACK_API_URL": "ftp://slack.example.com/api/"}, "SLACK_API_URL", id="api-url-ftp"),
     pytest.param({"SLACK_API_URL": "slack.com/api"}, "SLACK_API_URL", id="api-url-no-scheme"),
     pytest.param({"LOCAL_CONSOLE": "maybe"}, "LOCAL_CONSOLE", id="local-console-word"),
+    pytest.param({"PMO_CURRENCY": "€"}, "PMO_CURRENCY", id="currency-symbol"),
+    pytest.param({"PMO_CURRENCY": "EURO"}, "PMO_CURRENCY", id="currency-word"),
 ]
 
 

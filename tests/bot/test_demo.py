@@ -262,8 +262,9 @@ async def test_pain_points_with_measured_fixes(db: Database) -> None:
         prompts = {c.id: c for c in await rows(session, Checkin, org_id) if c.kind == KIND_PAINPOINT}
         projects = {p.id: p for p in await rows(session, Project, org_id)}
     resolved = [p for p in points if p.status == "resolved"]
-    still_open = [p for p in points if p.status == "open"]
+    still_open = [p for p in points if p.status in ("open", "in_progress")]
     assert len(resolved) + len(still_open) == len(points)
+    assert all((p.status == "in_progress") == (p.owner_id is not None) for p in still_open)
     assert 6 <= len(resolved) <= 10 and len(still_open) >= 4
     assert all(p.resolved_at is None for p in still_open)
     assert all(p.resolved_at is not None and p.resolved_at > p.reported_at for p in resolved)
@@ -310,6 +311,38 @@ async def test_moods_move_and_every_report_has_something_to_show(db: Database) -
     assert report["pain_points"]["measured_fixes"] >= 1
     assert report["outcomes"]["achieved"] >= 1 and report["outcomes"]["at_risk"] >= 1
     assert report["benefits"]["roi_pct"] is not None
+
+
+DAYS_OF_THE_YEAR = [dt.date(2025, 1, 1) + dt.timedelta(days=n) for n in range(0, 365, 61)]
+
+
+@pytest.mark.parametrize("today", [*DAYS_OF_THE_YEAR, None], ids=str)
+async def test_the_demo_report_tells_the_story_on_any_day(db: Database, today: dt.date | None) -> None:
+    """Whatever the day it is loaded: a headline, wins (one confirmed), a souring project, an outcome
+    at risk and an open high-impact pain point with its owner, in the report and in its rendering."""
+    from handlers.value.view import value_text
+
+    org_id, _ = await load(db, today=today)
+    async with db.transaction() as session:
+        report = await compute_value(session, org_id, today=today, currency="EUR")
+    headline = report["headline"]
+    assert headline.startswith("Sponsors' satisfaction ") and "pain points fixed" in headline, headline
+    assert "benefits realized" in headline and "ROI +" in headline, headline
+    assert len(report["wins"]) >= 3
+    assert any(win["confirmed"] is True for win in report["wins"])
+    assert report["pain_points"]["confirmed_fixes"] >= 1
+    assert "ERP Upgrade" in [row["project"] for row in report["attention"]["souring"]]
+    assert report["attention"]["at_risk"]
+    assert any(row["owner"] == "Lena Hoffmann" for row in report["attention"]["open_high_impact"])
+    assert report["breakdown"]["by"] == "segment" and [r["name"] for r in report["breakdown"]["rows"]] == [
+        "Digital",
+        "Finance",
+        "Operations",
+        "People",
+    ]
+    text = value_text(report)
+    assert "✅ " in text and "📉 ERP Upgrade is souring" in text and "⚠️ Outcome at risk" in text
+    assert "so far" in text and "€" in text
 
 
 async def test_second_load_adds_nothing(db: Database) -> None:

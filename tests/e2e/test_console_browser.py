@@ -84,7 +84,8 @@ class Server:
         self.loop.close()
 
     async def _start(self) -> None:
-        self.runtime = await start(load_settings(environ={"DATABASE_URL": self.database_url}, env_file=None))
+        environ = {"DATABASE_URL": self.database_url, "PMO_CURRENCY": "EUR"}
+        self.runtime = await start(load_settings(environ=environ, env_file=None))
         self.runner = web.AppRunner(build_app(self.runtime), access_log=None)
         await self.runner.setup()
         site = web.TCPSite(self.runner, "127.0.0.1", 0)
@@ -236,7 +237,9 @@ def test_staff_and_sponsor_use_the_console(
     report = staff.page.locator("#timeline .msg.ephemeral").last
     expect(staff.fact(report, "Responses")).to_have_text("1")
     expect(staff.fact(report, "Satisfaction (CSAT)")).to_contain_text("0.0%")
-    expect(report.locator(".lines")).to_contain_text("The vendor keeps missing the integration milestones.")
+    expect(report.locator(".view > .lines")).to_contain_text(
+        "The vendor keeps missing the integration milestones."
+    )
     chart = report.locator(".chart img")
     expect(chart).to_be_visible()
     assert chart.evaluate("img => img.complete && img.naturalWidth > 0")
@@ -289,9 +292,20 @@ def test_the_demo_value_report_as_the_readme_shows_it(server: Server, browser: o
     staff.page.fill("#say", "/pmo value")
     staff.page.press("#say", "Enter")
     report = staff.page.locator("#timeline .msg.ephemeral").last
+    # the story first: the headline, the wins (✅ where confirmed), what needs attention
+    expect(report.locator(".text").first).to_contain_text("Sponsors' satisfaction")
+    expect(report.locator(".text").first).to_contain_text("€")
+    headings = report.locator(".part .heading")
+    expect(headings.nth(0)).to_have_text("Wins")
+    expect(headings.nth(1)).to_have_text("Needs attention")
+    expect(report.locator(".part").nth(0)).to_contain_text("✅")
+    expect(report.locator(".part").nth(1)).to_contain_text("ERP Upgrade is souring")
+    expect(report.locator(".part").nth(1)).to_contain_text("Outcome at risk")
+    expect(report.locator(".part").nth(1)).to_contain_text("Lena Hoffmann")
     expect(staff.fact(report, "Outcomes")).to_contain_text("achieved")
     assert staff.fact(report, "Responses").inner_text() not in ("0", "")
     expect(staff.fact(report, "ROI")).not_to_have_text("n/a")
+    expect(staff.fact(report, "Benefits realized")).to_contain_text("€")
     chart = report.locator(".chart img")
     expect(chart).to_be_visible()
     assert chart.evaluate("img => img.complete && img.naturalWidth > 0")

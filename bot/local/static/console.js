@@ -115,18 +115,29 @@ function isStaff(person) {
 
 // ---- rendering a view ------------------------------------------------------------------------------
 
+function renderFacts(facts) {
+  const body = el("tbody");
+  for (const fact of facts) {
+    body.append(el("tr", {}, el("th", { scope: "row" }, rich(fact.label)), el("td", {}, rich(fact.value))));
+  }
+  return el("table", { class: "facts" }, body);
+}
+
 // `ctx.act(action, payload, values, controls)` sends a click or a form to the bot.
 function renderView(view, ctx) {
   const box = el("div", { class: view.ok === false ? "view refusal" : "view" });
   if (view.title) box.append(el("h3", { class: "title" }, rich(view.title)));
   if (view.text) box.append(el("p", { class: "text" }, rich(view.text)));
-  if (view.facts && view.facts.length) {
-    const body = el("tbody");
-    for (const fact of view.facts) {
-      body.append(el("tr", {}, el("th", { scope: "row" }, rich(fact.label)), el("td", {}, rich(fact.value))));
+  for (const section of view.sections || []) {
+    const part = el("section", { class: "part" });
+    if (section.heading) part.append(el("h4", { class: "heading" }, rich(section.heading)));
+    if (section.lines && section.lines.length) {
+      part.append(el("ul", { class: "lines" }, ...section.lines.map((line) => el("li", {}, rich(line)))));
     }
-    box.append(el("table", { class: "facts" }, body));
+    if (section.facts && section.facts.length) part.append(renderFacts(section.facts));
+    box.append(part);
   }
+  if (view.facts && view.facts.length) box.append(renderFacts(view.facts));
   if (view.lines && view.lines.length) {
     box.append(el("ul", { class: "lines" }, ...view.lines.map((line) => el("li", {}, rich(line)))));
   }

@@ -250,7 +250,7 @@ async def test_a_comment_shows_on_the_checkin(client: TestClient) -> None:
     assert alerts[-1]["view"]["title"] == "🤢 Sour: *Apollo* (comment added)"
 
     report = await command(client, admin, "value")
-    facts = {f["label"]: f["value"] for f in report["facts"]}
+    facts = {f["label"]: f["value"] for section in report["sections"] for f in section["facts"]}
     assert facts["Responses"] == "1"
     assert facts["Satisfaction (CSAT)"].startswith("0.0%")
     assert report["chart"]  # the PNG, base64

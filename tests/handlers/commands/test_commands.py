@@ -597,7 +597,10 @@ async def test_value_at_organisation_scope_for_anyone(world: World) -> None:
     view = await world.run(world.member, "value days:30")
     assert view.ok, view.as_text()
     assert view.title == "PMO value — last 30 days"
-    assert view.text == "2026-02-09 to 2026-03-10 (UTC)"
+    assert (
+        view.text == "Nothing to tell yet: no answers, fixes or benefits in the last 30 days."
+    )  # the headline
+    assert view.lines[-1] == "Window: 2026-02-09 to 2026-03-10 (UTC)"
     assert view.chart is not None
 
 

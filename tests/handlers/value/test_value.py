@@ -219,7 +219,11 @@ async def test_nothing_to_compute_from_is_null_never_zero(db: Database) -> None:
             "recovery_pct": None,
         },
         "outcomes": {"total": 0, "achieved": 0, "on_track": 0, "at_risk": 0, "mean_progress_pct": None},
-        "benefits": {"planned": None, "realized": None, "pmo_cost": None, "roi_pct": None},
+        "benefits": {"planned": None, "realized": None, "pmo_cost": None, "roi_pct": None, "currency": None},
+        "wins": [],
+        "attention": {"souring": [], "at_risk": [], "open_high_impact": []},
+        "headline": "Nothing to tell yet: no answers, fixes or benefits in the last 90 days.",
+        "breakdown": {"by": "project", "rows": [], "more": 0},
         "trend": [
             {"month": month, "responses": 0, "mean": None, "csat_pct": None}
             for month in ("2026-06", "2026-07", "2026-08", "2026-09", "2026-10", "2026-11")
@@ -403,6 +407,7 @@ async def test_outcomes_progress_risk_and_benefits(db: Database) -> None:
         "realized": 1723.33,  # 1000 + 250 + 90 + 83.3325 + 300
         "pmo_cost": 1000.0,
         "roi_pct": 72.3,
+        "currency": None,
     }
 
 
@@ -435,16 +440,34 @@ async def test_scope_project_segment_and_archived_projects(db: Database) -> None
     assert org["scope"] == {"project": None, "segment": None}
     assert (org["satisfaction"]["responses"], org["satisfaction"]["csat_pct"]) == (4, 50.0)
     assert org["outcomes"]["total"] == 4 and org["pain_points"]["open"] == 4
-    assert org["benefits"] == {"planned": 1500.0, "realized": 200.0, "pmo_cost": 150.0, "roi_pct": 33.3}
+    assert org["benefits"] == {
+        "planned": 1500.0,
+        "realized": 200.0,
+        "pmo_cost": 150.0,
+        "roi_pct": 33.3,
+        "currency": None,
+    }
 
     assert segment["scope"] == {"project": None, "segment": "RETAIL"}
     assert segment["satisfaction"]["responses"] == 2 and segment["satisfaction"]["mean"] == 4.5
     assert segment["pain_points"]["open"] == 2  # the archived project counts
-    assert segment["benefits"] == {"planned": 300.0, "realized": 200.0, "pmo_cost": None, "roi_pct": None}
+    assert segment["benefits"] == {
+        "planned": 300.0,
+        "realized": 200.0,
+        "pmo_cost": None,
+        "roi_pct": None,
+        "currency": None,
+    }
 
     assert project["scope"] == {"project": "Warehouse", "segment": None}
     assert project["satisfaction"]["csat_pct"] == 0.0 and project["satisfaction"]["net_taste_pct"] == -100.0
-    assert project["benefits"] == {"planned": 400.0, "realized": 0.0, "pmo_cost": None, "roi_pct": None}
+    assert project["benefits"] == {
+        "planned": 400.0,
+        "realized": 0.0,
+        "pmo_cost": None,
+        "roi_pct": None,
+        "currency": None,
+    }
 
     for empty in (mismatch, unknown):
         assert empty["satisfaction"]["responses"] == 0 and empty["satisfaction"]["csat_pct"] is None
@@ -508,7 +531,8 @@ async def test_figures_come_from_few_indexed_queries(db: Database) -> None:
             for scope in ({}, {"project": shop}, {"segment": "Retail"}):
                 statements.clear()
                 await compute_value(session, world.org.id, today=TODAY, **scope)
-                assert len(statements) <= 7, scope
+                # the figures (7 at most) and the highlights: tallies, projects, wins, open pain points
+                assert len(statements) <= 11, scope
                 connection = await session.connection()
                 for statement, parameters in list(statements):
                     if "checkins" not in statement:
