@@ -1,9 +1,10 @@
-"""PostgreSQL's COPY, reached from a session without naming the driver above storage.
+"""PostgreSQL's bulk loading, reached from a session without naming the driver above storage.
 
 A million rows sent as `INSERT` statements cost the database a statement each; `COPY` streams
-them in its binary format in one command. Callers (the CSV import) ask `can_copy` first and keep
-their executemany path for SQLite. The rows go inside the session's own transaction, so a COPY
-is rolled back with everything else.
+them in its binary format in one command (`copy_rows`). Callers (the CSV import) ask `can_copy`
+first and keep their executemany path for SQLite. `loading` is the rest of what `pg_restore` does
+for a big load: indexes and foreign keys made again after the rows instead of kept up to date row
+by row. Everything happens inside the session's own transaction, so it is rolled back with the rest.
 """
 
 from __future__ import annotations
