@@ -13,7 +13,7 @@ import csv
 import io
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +25,8 @@ from handlers.csv.formats import shown
 from handlers.csv.kinds import KINDS, CsvKind, kind_named
 from handlers.csv.problems import Problems, RowError
 from handlers.csv.rows import Row
+from handlers.csv.store import Counts
+from storage.bulk_copy import can_copy
 
 
 @dataclass
@@ -176,12 +178,10 @@ def _rereadable(text: str | TextIO) -> Iterator[TextIO]:
 
 
 async def _import(session: AsyncSession, org_id: int, kind: CsvKind, stream: TextIO) -> ImportResult:
+    if kind.staged is not None and can_copy(session):
+        return await _import_staged(session, org_id, kind, stream)
     start = stream.tell()
-
-    def rescan() -> Iterator[tuple[int, Row]]:
-        stream.seek(start)
-        return _scan(stream, kind, Problems())
-
+    rescan = _rescanner(stream, kind)
     problems = Problems()
     plan = kind.plan()
     for line, row in _scan(stream, kind, problems):
@@ -198,6 +198,46 @@ async def _import(session: AsyncSession, org_id: int, kind: CsvKind, stream: Tex
     if again:
         # Only possible if the file changed between the passes; the caller's transaction must not commit.
         raise RuntimeError(f"the CSV file changed while it was imported ({again.as_list()[0]})")
+    return _done(kind, counts)
+
+
+def _rescanner(stream: TextIO, kind: CsvKind) -> Callable[[], Iterator[tuple[int, Row]]]:
+    """Reading the file again from here, for a plan that must name the lines of a repeat."""
+    start = stream.tell()
+
+    def rescan() -> Iterator[tuple[int, Row]]:
+        stream.seek(start)
+        return _scan(stream, kind, Problems())
+
+    return rescan
+
+
+async def _import_staged(session: AsyncSession, org_id: int, kind: CsvKind, stream: TextIO) -> ImportResult:
+    """One pass: each good row is checked and COPYed into a staging table as it is read, until a
+    row is bad (the rest is still checked, to report every problem); written by SQL when all are good."""
+    assert kind.staged is not None
+    rescan = _rescanner(stream, kind)
+    problems = Problems()
+    plan = kind.plan()
+
+    def good() -> Iterator[tuple[int, Row]]:
+        for line, row in _scan(stream, kind, problems):
+            plan.note(line, row, problems)
+            if not problems:
+                yield line, row
+
+    staging = kind.staged(session, org_id)
+    await staging.load(good())
+    if not problems.fatal:
+        plan.finish(rescan, problems)
+    if not problems.fatal:
+        await plan.check(session, org_id, problems)
+    if problems:
+        return ImportResult(kind.name, 0, 0, 0, problems.as_list())
+    return _done(kind, await staging.write(plan.refs))
+
+
+def _done(kind: CsvKind, counts: Counts) -> ImportResult:
     return ImportResult(
         kind.name,
         counts.created,

@@ -2,7 +2,8 @@
 
 Everything that names the kinds reads this table: import and export, the `/pmo export` command
 and `app.py import|export`. Adding a kind is adding its pieces (a row type and parser in `rows`,
-a plan in `plans`, a writer in `store`, a stream in `streams`) and one entry here.
+a plan in `plans`, a writer in `store`, a stream in `streams`, optionally a PostgreSQL staging
+writer in `staged`) and one entry here.
 
 A file's columns are its row type's fields, in order, so the two cannot drift apart.
 """
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.csv import plans, rows, store, streams
+from handlers.csv import plans, rows, staged, store, streams
 from handlers.csv.refs import Refs
 
 RowParser = Callable[[list[str]], rows.Parsed]
@@ -32,6 +33,8 @@ class CsvKind:
     write: Writer  # the second pass
     rows: streams.Stream  # export
     older_columns: tuple[str, ...] | None = None  # an earlier header whose files still import
+    # PostgreSQL: one pass COPYing the rows into a staging table, then set-based writes (None: `write`)
+    staged: Callable[[AsyncSession, int], staged.ResponsesStaging] | None = None
 
     def headers(self) -> tuple[tuple[str, ...], ...]:
         """The headers a file of this kind may have: its columns, then the older ones."""
@@ -42,7 +45,8 @@ class CsvKind:
 KINDS: Mapping[str, CsvKind] = {kind.name: kind for kind in (
     #       name          columns                    parser                        plan                  write                   rows
     CsvKind("projects",   rows.ProjectRow._fields,   lambda: rows.parse_project,   plans.ProjectsPlan,   store.write_projects,   streams.projects),
-    CsvKind("responses",  rows.ResponseRow._fields,  rows.ResponseParser,          plans.ResponsesPlan,  store.write_responses,  streams.responses),
+    CsvKind("responses",  rows.ResponseRow._fields,  rows.ResponseParser,          plans.ResponsesPlan,  store.write_responses,  streams.responses,
+            staged=staged.ResponsesStaging),
     CsvKind("outcomes",   rows.OutcomeRow._fields,   lambda: rows.parse_outcome,   plans.OutcomesPlan,   store.write_outcomes,   streams.outcomes),
     CsvKind("painpoints", rows.PainpointRow._fields, lambda: rows.parse_painpoint, plans.PainpointsPlan, store.write_painpoints, streams.painpoints,
             older_columns=rows.OLDER_PAINPOINT_COLUMNS),

@@ -44,12 +44,15 @@ What it answers (enough for the bot, the scheduler and their tests):
       slack.on("views.publish", status=503, times=2)                    # server errors
       slack.on("*", delay=0.5)                                          # everything slow
       slack.limit_rate("chat.postMessage", per_second=50)               # per workspace, 429 beyond
+      slack.limit_rate("chat.postMessage", per_second=5, team="T0002")  # one workspace's own limit
 
 - What happened: `calls` (every request, in arrival order, with `args`, `headers`, `token`,
   `team_id`, and once answered `status` and `response`), `called(method, where)` (the answered
   calls of a method), `count(method)`, `messages` (by (channel, ts), updated by chat.update),
   `dm(user)`, `in_channel(channel)`, `ephemerals`, `views_opened`, `home`, `files`, `responses`.
   `await wait_for(method, count=, where=, timeout=)` and `wait_for_response(key)` wait without sleeping.
+  `rate_stats(method)`: per workspace, the calls accepted, those answered 429, and the most
+  accepted within any one second (what a load test compares with the limit).
 
 - Speed: no access log, no per-call I/O, calls kept in memory and indexed by method; 10,000
   chat.postMessage calls with a waiter on the last one take about 5 s on a 2-core machine, nearly
@@ -127,6 +130,15 @@ class Workspace:
 
 
 @dataclass
+class RateStats:
+    """One workspace's calls of a rate-limited method: accepted, answered 429, the most in one second."""
+
+    accepted: int = 0
+    limited: int = 0
+    busiest: int = 0
+
+
+@dataclass
 class Message:
     """A message as the fake keeps it; `updates` counts chat.update calls on it."""
 
@@ -171,6 +183,7 @@ class FakeSlack:
         self.socket_acks: list[dict[str, Any]] = []
         self.socket_connections = 0
         self._rates: dict[str, float] = {}
+        self._team_rates: dict[tuple[str, str], float] = {}  # (method, team id): that workspace's own limit
         self._rate_windows: dict[tuple[str, str | None], deque[float]] = defaultdict(deque)
         self._sockets: list[web.WebSocketResponse] = []
         self._socket_ready = asyncio.Event()
@@ -319,10 +332,39 @@ class FakeSlack:
     def clear_rules(self) -> None:
         self.rules.clear()
         self._rates.clear()
+        self._team_rates.clear()
 
-    def limit_rate(self, method: str, per_second: float) -> None:
-        """Enforce Slack's per-workspace rate limit on a method: 429 + Retry-After beyond it."""
-        self._rates[method] = per_second
+    def limit_rate(self, method: str, per_second: float, *, team: str | None = None) -> None:
+        """Enforce Slack's per-workspace rate limit on a method: 429 + Retry-After beyond it.
+
+        Counted per workspace (by the token's team, else the token) over a sliding second.
+        Without `team` the limit is every workspace's; with it, that workspace's own, ahead of
+        the method's (workspaces differ: Slack's tiers depend on the plan and the app)."""
+        if team is None:
+            self._rates[method] = per_second
+        else:
+            self._team_rates[(method, team)] = per_second
+
+    def rate_stats(self, method: str) -> dict[str, RateStats]:
+        """Per workspace (team id, else the token): accepted calls, 429s, the busiest second."""
+        stats: dict[str, RateStats] = {}
+        accepted: dict[str, list[float]] = defaultdict(list)
+        for call in self.called(method):
+            key = call.team_id or call.token or "?"
+            entry = stats.setdefault(key, RateStats())
+            if call.status == 429:
+                entry.limited += 1
+            elif call.status == 200:
+                entry.accepted += 1
+                accepted[key].append(call.at)
+        for key, moments in accepted.items():
+            moments.sort()
+            start = 0
+            for end, moment in enumerate(moments):
+                while moment - moments[start] >= 1.0:
+                    start += 1
+                stats[key].busiest = max(stats[key].busiest, end - start + 1)
+        return stats
 
     def response_url(self, key: str | None = None) -> str:
         """A `response_url` for a slash command or interaction payload; posts land in `responses[key]`."""
@@ -525,13 +567,15 @@ class FakeSlack:
         self, method: str, call: Call, workspace: Workspace | None, request: web.Request
     ) -> tuple[int, dict[str, Any], dict[str, str]]:
         """What Slack does and says when nothing was scripted for the call."""
-        if method in self._rates:
-            key = (method, workspace.team_id if workspace else call.token)
+        team = workspace.team_id if workspace else call.token
+        limit = self._team_rates.get((method, team or ""), self._rates.get(method))
+        if limit is not None:
+            key = (method, team)
             window = self._rate_windows[key]
             now = time.monotonic()
             while window and now - window[0] >= 1.0:
                 window.popleft()
-            if len(window) >= self._rates[method]:
+            if len(window) >= limit:
                 wait = max(1.0 - (now - window[0]), 0.001)
                 return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": _seconds(wait)}
             window.append(now)

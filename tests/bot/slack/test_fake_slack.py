@@ -92,6 +92,34 @@ async def test_the_rate_limit_is_per_workspace(slack: FakeSlack) -> None:
     await client(slack, "xoxb-other", retries=False).chat_postMessage(channel="C1", text="other workspace")
 
 
+async def test_each_workspace_can_have_its_own_limit_with_retry_after(slack: FakeSlack) -> None:
+    slack.add_workspace("T0002", "xoxb-two")
+    slack.add_workspace("T0003", "xoxb-three")
+    slack.limit_rate("chat.postMessage", per_second=4)
+    slack.limit_rate("chat.postMessage", per_second=2, team="T0002")
+
+    async def burst(token: str, count: int) -> list[tuple[int, str | None]]:
+        answers = []
+        for _ in range(count):
+            try:
+                await client(slack, token, retries=False).chat_postMessage(channel="C1", text="x")
+                answers.append((200, None))
+            except SlackApiError as exc:
+                answers.append((exc.response.status_code, exc.response.headers.get("Retry-After")))
+        return answers
+
+    two, three = await burst("xoxb-two", 4), await burst("xoxb-three", 6)
+    assert [status for status, _ in two] == [200, 200, 429, 429]
+    assert [status for status, _ in three] == [200] * 4 + [429] * 2
+    assert all(after == "1" for status, after in two + three if status == 429)  # whole seconds, rounded up
+    stats = slack.rate_stats("chat.postMessage")
+    assert (stats["T0002"].accepted, stats["T0002"].limited, stats["T0002"].busiest) == (2, 2, 2)
+    assert (stats["T0003"].accepted, stats["T0003"].limited, stats["T0003"].busiest) == (4, 2, 4)
+    await asyncio.sleep(1.0)  # what Retry-After said: the workspace's second has passed
+    assert await burst("xoxb-two", 1) == [(200, None)]
+    assert slack.rate_stats("chat.postMessage")["T0002"].busiest == 2
+
+
 async def test_the_upload_flow_keeps_the_file(slack: FakeSlack) -> None:
     response = await client(slack).files_upload_v2(
         channel="DSPONSOR1", content=b"a,b\n1,2\n", filename="x.csv", initial_comment="here"
