@@ -8,7 +8,8 @@ is committed, and refuses (`Unrecorded`) when it cannot be, so nothing is acknow
 database did not take.
 
 Each row carries a lease like the clock's delivery ledger: the process that recorded it holds it
-and renews it while the work waits; a process that dies stops renewing, and any process whose
+(until the request is answered, even a row meant for any process: a refused request's row that
+commits late is deleted, never taken) and renews it while the work waits; a process that dies stops renewing, and any process whose
 sweep finds the lease expired takes the row over (on PostgreSQL `FOR UPDATE SKIP LOCKED`, so
 several web processes share the inbox). A row is deleted when its work is done.
 
@@ -209,7 +210,9 @@ class _Pending:
 _COLUMNS = ("id", "platform", "kind", "body", "state", "owner", "lease_until", "attempts", "received_at")
 
 
-def _sqlite_group(processors: list[Any], rows: list[dict[str, Any]], deletes: list[str]) -> Any:
+def _sqlite_group(
+    processors: list[Any], rows: list[dict[str, Any]], deletes: list[str], releases: list[str]
+) -> Any:
     """The group as plain sqlite3 statements, each value stored exactly as the column's own type
     stores it (`processors`: the columns' bind processors, JSON text and the datetime's text form)."""
     values = [
@@ -225,6 +228,9 @@ def _sqlite_group(processors: list[Any], rows: list[dict[str, Any]], deletes: li
             conn.executemany(_INSERT, values)
         if deletes:
             conn.execute(f"DELETE FROM inbox WHERE id IN ({', '.join('?' for _ in deletes)})", deletes)
+        if releases:
+            marks = ", ".join("?" for _ in releases)
+            conn.execute(f"UPDATE inbox SET owner = NULL, lease_until = NULL WHERE id IN ({marks})", releases)
 
     return write
 
@@ -249,6 +255,7 @@ class Inbox:
     lease: float = LEASE
     _writes: list[_Pending] = field(default_factory=list)
     _deletes: list[str] = field(default_factory=list)
+    _releases: list[str] = field(default_factory=list)
     _wake: asyncio.Event | None = None
     _writer: asyncio.Task[None] | None = None
     _processors: list[Any] | None = None
@@ -270,8 +277,11 @@ class Inbox:
             "kind": kind,
             "body": body,
             "state": "new",
-            "owner": self.owner if hold else None,
-            "lease_until": self._lease_end() if hold else None,
+            # Held here even when not `hold`: until the caller has its answer nobody else may take
+            # the row (a refused request's row, committed late, is deleted, never run); a row for
+            # anyone is let go (`_releases`) once its request is acknowledged.
+            "owner": self.owner,
+            "lease_until": self._lease_end(),
             "attempts": 1 if hold else 0,
             "received_at": utcnow(),
         }
@@ -285,6 +295,9 @@ class Inbox:
         finally:
             timer.cancel()
         job.attempts = values["attempts"]
+        if not hold:
+            self._releases.append(job.id)
+            self._kick(arrived=False)
         return job
 
     def finish(self, job_id: str) -> None:
@@ -304,7 +317,7 @@ class Inbox:
         """Commit what waits: new rows at once, ahead of other writers (acknowledgements wait for
         them); deletes of done jobs ride along, or go after `DELETE_DELAY` in a group of their own,
         so that a job finished is not a transaction of its own."""
-        while self._writes or self._deletes:
+        while self._writes or self._deletes or self._releases:
             if not self._writes:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wake.wait(), DELETE_DELAY)
@@ -312,16 +325,19 @@ class Inbox:
             batch = [p for p in self._writes[:BATCH] if not p.abandoned]
             del self._writes[: min(BATCH, len(self._writes))]
             deletes, self._deletes = self._deletes[:BATCH], self._deletes[BATCH:]
+            releases, self._releases = self._releases[:BATCH], self._releases[BATCH:]
             for p in batch:
                 p.taken = True
+                p.values["lease_until"] = self._lease_end()  # from the write on, however long it waited
             try:
-                await self._write([p.values for p in batch], deletes)
+                await self._write([p.values for p in batch], deletes, releases)
             except Exception as exc:  # noqa: BLE001 - every waiter hears of it; the log keeps one line
                 log.warning("the inbox could not record %d requests: %s", len(batch), type(exc).__name__)
                 for p in batch:
                     if not p.future.done():
                         p.future.set_exception(Unrecorded(str(exc)))
                 self._deletes[:0] = deletes  # done jobs: try their deletes again with the next group
+                self._releases[:0] = releases
                 if not batch:
                     await asyncio.sleep(1.0)
                 continue
@@ -331,7 +347,7 @@ class Inbox:
                 elif not p.future.done():
                     p.future.set_result(None)
 
-    async def _write(self, rows: list[dict[str, Any]], deletes: list[str]) -> None:
+    async def _write(self, rows: list[dict[str, Any]], deletes: list[str], releases: list[str]) -> None:
         """One transaction: new rows (ahead of other writers: acknowledgements wait for them) and
         the deletes of done jobs. On SQLite through the one-hop writer (storage/sqlite_writes.py)."""
         if self.db.direct is not None:
@@ -340,7 +356,9 @@ class Inbox:
                 self._processors = [
                     table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in _COLUMNS
                 ]
-            await self.db.direct.run(_sqlite_group(self._processors, rows, deletes), first=bool(rows))
+            await self.db.direct.run(
+                _sqlite_group(self._processors, rows, deletes, releases), first=bool(rows)
+            )
             return
         with urgent() if rows else contextlib.nullcontext():
             async with self.db.transaction() as session:
@@ -348,6 +366,10 @@ class Inbox:
                     await session.execute(insert(_INBOX), rows)
                 if deletes:
                     await session.execute(delete(_INBOX).where(_INBOX.c.id.in_(deletes)))
+                if releases:
+                    await session.execute(
+                        update(_INBOX).where(_INBOX.c.id.in_(releases)).values(owner=None, lease_until=None)
+                    )
 
     async def flush(self) -> None:
         """Wait until every write and delete asked for so far is committed (shutdown, tests)."""

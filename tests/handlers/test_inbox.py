@@ -303,6 +303,39 @@ async def test_a_database_that_does_not_answer_in_time_refuses_and_the_job_never
     await db.dispose()
 
 
+async def test_a_refused_row_for_anyone_that_lands_late_is_never_taken(tmp_path: Any) -> None:
+    """Past the held limit a row is for any process; one whose request was refused while its write
+    waited must still never run (load test of issue 13: 4 refused clicks were stored anyway)."""
+    path = tmp_path / "locked.db"
+    db = Database(f"sqlite:///{path}")
+    await db.migrate()
+    import sqlite3
+
+    holder = sqlite3.connect(path, timeout=0)
+    holder.execute("BEGIN IMMEDIATE")
+    box, other = Inbox(db), Inbox(db, owner="web-other")
+    with pytest.raises(Unrecorded):
+        await box.record("test", "test.n", {"n": 1}, hold=False, within=0.3)
+    holder.rollback()
+    holder.close()
+    taken: list[Job] = []
+    landing = asyncio.create_task(box.flush())
+    while not landing.done():  # the other process sweeps all the while the row lands and goes
+        taken += await other.take(10)
+        await asyncio.sleep(0.005)
+    taken += await other.take(10)
+    assert taken == [] and await rows(db) == []
+    await db.dispose()
+
+
+async def test_a_row_for_anyone_is_let_go_once_its_request_is_acknowledged(db: Database) -> None:
+    box, other = Inbox(db), Inbox(db, owner="web-other")
+    job = await box.record("test", "test.n", {"n": 1}, hold=False)
+    await box.flush()
+    [took] = await other.take(10)
+    assert (took.id, took.attempts) == (job.id, 1)
+
+
 async def test_a_database_that_is_away_refuses_at_once() -> None:
     db = Database("postgresql://nobody@127.0.0.1:1/none")
     box = Inbox(db)
