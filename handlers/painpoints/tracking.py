@@ -17,6 +17,13 @@ from handlers.checkins.lifecycle import (
 )
 from handlers.ports import Outgoing, Policy, Reply
 from handlers.views import View, error, info, number
+from handlers.webhooks.events import (
+    PAINPOINT_REPORTED,
+    PAINPOINT_UPDATED,
+    painpoint_key,
+    painpoint_payload,
+    record_event,
+)
 from storage.db import utcnow
 from storage.models import KIND_PAINPOINT, Checkin, Organisation, PainPoint, Person, Project
 
@@ -58,6 +65,8 @@ async def _record(
         org = await session.get(Organisation, checkin.org_id)
         assert org is not None
         outbox += await alerts.painful(session, org, policy, point, project, person)
+    data = painpoint_payload(session, point, "reported", person, checkin=checkin.id)
+    await record_event(session, point.org_id, PAINPOINT_REPORTED, data, painpoint_key(point))
     return point, project, outbox
 
 
@@ -122,6 +131,8 @@ async def attach_measure(
     point.baseline = baseline
     if better:
         point.better = better
+    data = painpoint_payload(session, point, "measure", metric=metric, baseline=baseline, better=point.better)
+    await record_event(session, org_id, PAINPOINT_UPDATED, data, painpoint_key(point))
     return info(
         f"Pain point #{point.id} will be measured by {metric}: baseline {number(baseline)}, {point.better} is better."
     )
