@@ -8,6 +8,7 @@ the bot sent would have been accepted. What it answers is scripted::
         receiver.answer(503, times=2)        # the next two requests get 503
         receiver.hang(times=1)               # the next one never answers (until the test ends)
         ... await receiver.wait_for(3) ...   # three requests answered 2xx, bounded wait
+        ... await receiver.wait_for_events(3)  # three different events answered 2xx
         receiver.accepted                    # the 2xx ones, in arrival order
 
 Everything not scripted is answered 200.
@@ -100,6 +101,12 @@ class WebhookReceiver:
     async def wait_for(self, accepted: int, within: float = 30.0) -> list[Received]:
         async with asyncio.timeout(within), self._changed:
             await self._changed.wait_for(lambda: len(self.accepted) >= accepted)
+        return self.accepted
+
+    async def wait_for_events(self, count: int, within: float = 30.0) -> list[Received]:
+        """Wait until `count` different events were answered 2xx (a repeat counts once)."""
+        async with asyncio.timeout(within), self._changed:
+            await self._changed.wait_for(lambda: len(set(self.accepted_ids())) >= count)
         return self.accepted
 
     async def wait_for_requests(self, count: int, within: float = 30.0) -> list[Received]:
