@@ -122,7 +122,13 @@ async def get_point(session: AsyncSession, org_id: int, point_id: int) -> PainPo
 
 
 async def attach_measure(
-    session: AsyncSession, org_id: int, point_id: int, metric: str, baseline: float, better: str | None
+    session: AsyncSession,
+    org_id: int,
+    point_id: int,
+    metric: str,
+    baseline: float,
+    better: str | None,
+    by: Person | None = None,
 ) -> View:
     point = await get_point(session, org_id, point_id)
     if point is None:
@@ -131,7 +137,9 @@ async def attach_measure(
     point.baseline = baseline
     if better:
         point.better = better
-    data = painpoint_payload(session, point, "measure", metric=metric, baseline=baseline, better=point.better)
+    data = painpoint_payload(
+        session, point, "measure", by, metric=metric, baseline=baseline, better=point.better
+    )
     await record_event(session, org_id, PAINPOINT_UPDATED, data, painpoint_key(point))
     return info(
         f"Pain point #{point.id} will be measured by {metric}: baseline {number(baseline)}, {point.better} is better."
