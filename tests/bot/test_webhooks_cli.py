@@ -105,3 +105,14 @@ async def _seed(path: Path) -> None:
                 )  # fmt: skip
     finally:
         await db.dispose()
+
+
+async def test_the_runtime_records_events_only_when_webhooks_are_configured(tmp_path: Path) -> None:
+    from bot.runtime import start
+    from handlers.webhooks.events import is_on
+
+    base = {"DATABASE_URL": f"sqlite:///{tmp_path / 'pmo.db'}"}
+    for env, on in ((base, False), ({**base, "PMO_WEBHOOK_URL": URL, "PMO_WEBHOOK_SECRET": "s3cret"}, True)):
+        runtime = await start(load_settings(env, env_file=None), factories=[])
+        async with runtime, runtime.db.sessions() as session:
+            assert is_on(session) is on
