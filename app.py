@@ -1,4 +1,5 @@
-"""The PMO value bot's command line: serve, migrate, demo, import, export, value, digest, pmo.
+"""The PMO value bot's command line: serve, migrate, demo, import, export, value, digest, story, stories,
+pmo, webhooks.
 
 The composition root: it reads settings, builds the runtime and hands over to `bot/`.
 It holds no logic of its own.
@@ -83,6 +84,11 @@ def build_parser() -> Parser:
     deliveries = sub.add_parser("deliveries", help="what the scheduler sent and what failed, newest first")
     deliveries.add_argument("--failed", action="store_true", help="only the failed ones")
     deliveries.add_argument("--limit", type=_count, default=50, help="how many to show (default 50)")
+    webhooks = sub.add_parser(
+        "webhooks", help="the webhook events: delivered, waiting and failed, newest first"
+    )
+    webhooks.add_argument("--failed", action="store_true", help="only the ones given up on")
+    webhooks.add_argument("--limit", type=_count, default=50, help="how many to show (default 50)")
     sub.add_parser("migrate", help="bring the database schema to the newest version")
     demo = sub.add_parser("demo", help="fill the database with a demo organisation, then serve")
     demo.add_argument("--no-serve", action="store_true", help="only load the demo data")
@@ -146,6 +152,7 @@ async def _run(command: str, args: Any, settings: Settings) -> int:
         "serve": cli.serve,
         "clock": cli.clock,
         "deliveries": cli.deliveries,
+        "webhooks": cli.webhooks,
         "migrate": cli.migrate,
         "demo": cli.demo,
         "import": cli.import_file,

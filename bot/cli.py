@@ -32,6 +32,7 @@ from handlers.stories.html import record_html, story_html
 from handlers.stories.markdown import record_markdown, story_markdown
 from handlers.value.report import compute_value
 from handlers.value.view import value_text
+from handlers.webhooks.queue import listing as webhook_listing
 from storage.db import DatabaseUrlError, async_url, shown_url, unavailable_reason, utcnow
 from storage.queries import find_project
 
@@ -154,6 +155,16 @@ async def deliveries(settings: Settings, args: Any) -> int:
     """What the clock sent and what failed, newest first."""
     async with opened(settings) as runtime, runtime.db.transaction() as session:
         view = await delivery_listing(session, failed_only=args.failed, limit=args.limit)
+    print(view.as_text())
+    return 0
+
+
+async def webhooks(settings: Settings, args: Any) -> int:
+    """The webhook outbox: what was delivered, what waits (and when it is tried next), what failed."""
+    async with opened(settings) as runtime, runtime.db.transaction() as session:
+        view = await webhook_listing(session, failed_only=args.failed, limit=args.limit, now=utcnow())
+    if not settings.webhooks:
+        print("Webhooks are off (PMO_WEBHOOK_URL and PMO_WEBHOOK_SECRET are unset); no events are recorded.")
     print(view.as_text())
     return 0
 

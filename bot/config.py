@@ -107,6 +107,23 @@ def _http_url(name: str, value: str) -> str:
     return value if value.endswith("/") else value + "/"
 
 
+def _secret_url(name: str, value: str) -> Secret:
+    """An http(s) URL kept secret (a webhook URL often carries its receiver's token), used as written."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(
+            f"{name} must be an http:// or https:// URL such as https://pmo-hooks.example.com/events"
+        )
+    return Secret(value)
+
+
+def _seconds(name: str, value: str) -> float:
+    seconds = _float(value)
+    if not math.isfinite(seconds) or not 0.1 <= seconds <= 300:
+        raise ConfigError(f"{name} must be a number of seconds from 0.1 to 300, got {value!r}")
+    return seconds
+
+
 def _ids(name: str, value: str) -> frozenset[str]:
     return frozenset(a.strip() for a in value.split(",") if a.strip())
 
@@ -186,7 +203,7 @@ class Variable:
 
 def setting(name: str, default: Any, read: Callable[[str, str], Any] = _text, *, about: str) -> Any:
     """A `Settings` field read from the environment variable `name` (unset or blank: `default`)."""
-    variable = Variable(name, read, secret=read is _secret, about=about)
+    variable = Variable(name, read, secret=read in (_secret, _secret_url), about=about)
     return field(default=default, metadata={"variable": variable})
 
 
@@ -223,6 +240,9 @@ class Settings:
     pmo_catchup_hours: float = setting("PMO_CATCHUP_HOURS", 6.0, _hours, about="hours after which a missed send is skipped")
     pmo_currency: str | None = setting("PMO_CURRENCY", None, _currency, about="ISO 4217 code of the money figures (EUR, USD …)")
     pmo_send_rate: float | None = setting("PMO_SEND_RATE", None, _rate, about="messages a second per workspace/tenant (unset: per platform)")
+    pmo_webhook_url: Secret | None = setting("PMO_WEBHOOK_URL", None, _secret_url, about="where webhook events are POSTed (with PMO_WEBHOOK_SECRET)")
+    pmo_webhook_secret: Secret | None = setting("PMO_WEBHOOK_SECRET", None, _secret, about="signs each webhook event (HMAC-SHA256)")
+    pmo_webhook_timeout: float = setting("PMO_WEBHOOK_TIMEOUT", 10.0, _seconds, about="seconds a webhook receiver has to answer")
     # fmt: on
 
     def __post_init__(self) -> None:
@@ -249,6 +269,11 @@ class Settings:
         if self.slack_bot_token and self.slack_signing_secret:
             return "http"
         return None
+
+    @property
+    def webhooks(self) -> bool:
+        """Events are recorded and POSTed (CONTRACT section 11): both variables are set."""
+        return bool(self.pmo_webhook_url and self.pmo_webhook_secret)
 
     @property
     def teams_enabled(self) -> bool:
@@ -373,6 +398,18 @@ def _check_slack(v: Mapping[str, str | None]) -> None:
         )
 
 
+def _check_webhooks(v: Mapping[str, str | None]) -> None:
+    url, secret = v["PMO_WEBHOOK_URL"], v["PMO_WEBHOOK_SECRET"]
+    if url and not secret:
+        raise ConfigError(
+            "PMO_WEBHOOK_URL is set but PMO_WEBHOOK_SECRET is not (webhooks need both, or neither)"
+        )
+    if secret and not url:
+        raise ConfigError(
+            "PMO_WEBHOOK_SECRET is set but PMO_WEBHOOK_URL is not (webhooks need both, or neither)"
+        )
+
+
 def _app_type(v: Mapping[str, str | None]) -> str | None:
     """Check the Teams variables together; return the canonical MICROSOFT_APP_TYPE."""
     app_id, password = v["MICROSOFT_APP_ID"], v["MICROSOFT_APP_PASSWORD"]
@@ -410,5 +447,6 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         for name, f in _FIELDS.items()
     }
     _check_slack(v)
+    _check_webhooks(v)
     values["microsoft_app_type"] = _app_type(v)  # read with the other Teams variables
     return Settings(**values)

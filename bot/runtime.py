@@ -19,6 +19,7 @@ from aiohttp import web
 from bot.channels import FirstDirectory, Router
 from bot.clock.leaders import clock_leaders
 from bot.clock.scheduler import Clock, start_clock
+from bot.clock.webhooks import WebhookPolicy, WebhookSender
 from bot.config import Settings
 from bot.lane import SlowLane
 from bot.local.channel import LocalChannel, LocalDirectory
@@ -30,6 +31,7 @@ from handlers.events import EventLedger
 from handlers.inbox import Inbox
 from handlers.people import bootstrap_admins
 from handlers.ports import Policy, Services
+from handlers.webhooks.events import turn_on as record_webhook_events
 from storage.db import Database
 from storage.queries import DEFAULT_ORG_KEY, get_or_create_org
 
@@ -106,7 +108,25 @@ class Runtime:
         if clock is not None:
             self._stack.push_async_callback(clock.stop)
             self.context.metrics.watch_clock(clock)
+            await self._start_webhooks(clock)
         return clock
+
+    async def _start_webhooks(self, clock: Clock) -> None:
+        """The webhook sender beside the clock (PMO_WEBHOOK_URL): it posts while the clock leads."""
+        settings = self.settings
+        if not settings.webhooks:
+            return
+        assert settings.pmo_webhook_url is not None and settings.pmo_webhook_secret is not None
+        sender = WebhookSender(
+            self.db,
+            settings.pmo_webhook_url.reveal(),
+            settings.pmo_webhook_secret.reveal(),
+            WebhookPolicy(timeout=settings.pmo_webhook_timeout),
+            leading=lambda: clock.leading,
+            sole=bool(getattr(clock.leadership, "sole", False)),
+        )
+        self._stack.push_async_callback(sender.stop)  # stopped before the clock: it asks the clock
+        await sender.start()
 
 
 async def start(
@@ -144,6 +164,8 @@ def _metrics(db: Database) -> Metrics:
 def _compose(settings: Settings, db: Database, org_id: int, factories: list[PlatformFactory]) -> Runtime:
     """The services first, then the platforms that plug their channels and directories into them;
     the console is the channel of last resort when it is served (or nothing else is)."""
+    if settings.webhooks:
+        record_webhook_events(db)  # every use case's session writes its events to the outbox
     router, directory = Router(db), FirstDirectory()
     policy = Policy(
         admins=settings.pmo_admins,

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.i18n import Cat, Day, Money, Pct, _
 from handlers.views import View, error, info, number
+from handlers.webhooks.events import OUTCOME_MEASURED, outcome_data, outcome_key, record_event
 from storage.db import utcnow
-from storage.models import Measurement, Outcome, Project
+from storage.models import Measurement, Outcome, Person, Project
 
 
 def progress(outcome: Outcome) -> float:
@@ -83,6 +85,11 @@ async def record(session: AsyncSession, org_id: int, outcome_id: int, current: f
             org_id=org_id, outcome_id=outcome.id, value=current, measured_at=utcnow(), person_id=person_id
         )
     )
+
+    async def data() -> dict[str, Any]:
+        return await outcome_data(session, outcome, await session.get(Person, person_id), progress(outcome))
+
+    await record_event(session, org_id, OUTCOME_MEASURED, data, outcome_key(outcome))
     return info(
         _(
             "Outcome #%(id)s (%(metric)s) is now %(current)s: %(progress)s.",

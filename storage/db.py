@@ -26,7 +26,7 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 # The newest migration's revision. A database already there is not handed to Alembic at all,
 # which keeps Alembic (about 11 MB) out of the memory of every start after the first.
 # tests/storage/test_migrations.py checks this against Alembic's own head.
-SCHEMA_HEAD = "0008_digest"
+SCHEMA_HEAD = "0009_webhooks"
 
 
 class DatabaseUrlError(ValueError):

@@ -385,6 +385,39 @@ class DigestRecipient(Base):
     added_at: Mapped[dt.datetime] = mapped_column(DateTime)
 
 
+class WebhookEvent(Base):
+    """One webhook event (CONTRACT section 11) in the durable outbox, written in the transaction of
+    the change it describes and POSTed later by the clock (bot/clock/webhooks.py).
+
+    `state` is `pending` until the receiver answers 2xx (`delivered`), or the retry window ran out
+    (`failed`). `key` orders delivery: an event is not sent while an older event of the same key
+    (one pain point, one check-in, one outcome) is pending. A sender holds `lease_until` while it
+    posts, so that no other clock posts the same event at the same time.
+    """
+
+    __tablename__ = "webhook_events"
+    __table_args__ = (
+        Index("ix_webhook_events_due", "state", "next_attempt_at"),
+        Index("ix_webhook_events_key", "key", "state", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"))
+    event_id: Mapped[str] = mapped_column(String(36), unique=True)
+    type: Mapped[str] = mapped_column(String(40))
+    at: Mapped[dt.datetime] = mapped_column(DateTime)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    key: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    lease_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    lease_owner: Mapped[str | None] = mapped_column(String(36))
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
 class ProcessedEvent(Base):
     """Platform event ids already handled, so retried deliveries are processed once."""
 

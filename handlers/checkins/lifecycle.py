@@ -17,6 +17,7 @@ from handlers.ports import Outgoing, Policy, Reply
 from handlers.tastes import SOUR
 from handlers.text import said
 from handlers.views import View, error
+from handlers.webhooks.events import ANSWER_RECORDED, answer_data, checkin_key, record_event
 from storage.db import utcnow
 from storage.models import (
     KIND_PAINPOINT,
@@ -246,6 +247,8 @@ async def answer_taste(
     outbox = refs_updates(checkin, view)
     if previous != rating:
         outbox += await _taste_alert(session, checkin, project, person, policy)
+    data = answer_data(checkin, project, person, change="rating", previous=previous)
+    await record_event(session, checkin.org_id, ANSWER_RECORDED, data, checkin_key(checkin))
     return Reply(view, outbox)
 
 
@@ -271,6 +274,8 @@ async def comment_taste(
     view = question_for(checkin, project.name)
     outbox = refs_updates(checkin, view)
     outbox += await _taste_alert(session, checkin, project, person, policy)
+    data = answer_data(checkin, project, person, change="comment", previous=checkin.rating)
+    await record_event(session, checkin.org_id, ANSWER_RECORDED, data, checkin_key(checkin))
     return Reply(view, outbox)
 
 

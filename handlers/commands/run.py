@@ -325,7 +325,13 @@ async def _painpoint(ctx: Context, command: Command) -> Reply:
         return await loop.add_note(ctx.session, ctx.person, command.positional, o["note"])
     return Reply(
         await tracking.attach_measure(
-            ctx.session, ctx.caller.org_id, command.positional, o["metric"], o["baseline"], o.get("better")
+            ctx.session,
+            ctx.caller.org_id,
+            command.positional,
+            o["metric"],
+            o["baseline"],
+            o.get("better"),
+            ctx.person,
         )
     )
 

@@ -23,6 +23,15 @@ from handlers.people import is_staff
 from handlers.ports import Outgoing, Policy, Reply
 from handlers.text import said
 from handlers.views import View, error, info
+from handlers.webhooks.events import (
+    PAINPOINT_CONFIRMED,
+    PAINPOINT_REOPENED,
+    PAINPOINT_RESOLVED,
+    PAINPOINT_UPDATED,
+    painpoint_key,
+    painpoint_payload,
+    record_event,
+)
 from storage.db import utcnow
 from storage.models import Organisation, PainPoint, PainPointEvent, Person, Project
 
@@ -95,12 +104,15 @@ async def assign(
         return Reply(
             error(_("Pain point #%(id)s is resolved; it needs no owner. Nothing was changed.", id=point.id))
         )
+    was = point.status
     point.owner_id = owner.id
     point.due = due
     point.due_reminded_at = None
     point.status = "in_progress"
     when = f", due {due.isoformat()}" if due else ""
     record(session, point, actor.id, "owner", owner.name + when)
+    data = painpoint_payload(session, point, "owner", actor, status_was=was)
+    await record_event(session, point.org_id, PAINPOINT_UPDATED, data, painpoint_key(point))
     project, reporter = await _project_and_reporter(session, point)
     params = {"id": point.id, "project": project.name, "owner": owner.name}
     if owner.id != actor.id:
@@ -140,6 +152,8 @@ async def add_note(session: AsyncSession, actor: Person, point_id: int, text: st
     if point is None:
         return Reply(error(not_found(point_id)))
     event = record(session, point, actor.id, "note", text)
+    data = painpoint_payload(session, point, "note", actor, text=text)
+    await record_event(session, point.org_id, PAINPOINT_UPDATED, data, painpoint_key(point))
     return Reply(
         info(
             _(
@@ -163,9 +177,13 @@ async def after_resolve(
         point.fix = fix
     record(session, point, actor.id, "resolved" if newly else "measure", fix)
     if not newly:
+        data = painpoint_payload(session, point, "measure", actor, fix=fix, after=point.after)
+        await record_event(session, point.org_id, PAINPOINT_UPDATED, data, painpoint_key(point))
         return [], []
     point.confirmed = None
     point.confirmed_at = None
+    data = painpoint_payload(session, point, "resolved", actor, fix=fix, after=point.after)
+    await record_event(session, point.org_id, PAINPOINT_RESOLVED, data, painpoint_key(point))
     project, reporter = await _project_and_reporter(session, point)
     if reporter.unreachable:
         noted = await session.scalar(
@@ -226,6 +244,10 @@ async def answer_fix(session: AsyncSession, person: Person, payload: dict[str, A
         point.status = "open"
         record(session, point, person.id, "reopened")
         outbox += await _tell_reopened(session, point, project, reporter, None, policy)
+    kind = PAINPOINT_CONFIRMED if fixed else PAINPOINT_REOPENED if was_resolved else PAINPOINT_UPDATED
+    what = "confirmed" if fixed else "reopened" if was_resolved else "not_yet"
+    data = painpoint_payload(session, point, what, person, status_was="resolved" if was_resolved else "open")
+    await record_event(session, point.org_id, kind, data, painpoint_key(point))
     view = views.you_said(point, project)
     return Reply(view, [*_updates(point, view), *outbox])
 
@@ -262,6 +284,8 @@ async def comment_fix(session: AsyncSession, person: Person, payload: dict[str, 
         return Reply(error(found))
     point = found
     record(session, point, person.id, "comment", text)
+    data = painpoint_payload(session, point, "comment", person, text=text)
+    await record_event(session, point.org_id, PAINPOINT_UPDATED, data, painpoint_key(point))
     project, reporter = await _project_and_reporter(session, point)
     outbox = []
     if point.owner_id is not None:

@@ -20,6 +20,13 @@ from handlers.painpoints.loop import not_found
 from handlers.painpoints.views import measure_text, status_word, story_choice
 from handlers.ports import Outgoing, Policy, Reply
 from handlers.views import View, error, info, number
+from handlers.webhooks.events import (
+    PAINPOINT_REPORTED,
+    PAINPOINT_UPDATED,
+    painpoint_key,
+    painpoint_payload,
+    record_event,
+)
 from storage.db import utcnow
 from storage.models import KIND_PAINPOINT, Checkin, Organisation, PainPoint, Person, Project
 
@@ -62,6 +69,8 @@ async def _record(
         org = await session.get(Organisation, checkin.org_id)
         assert org is not None
         outbox += await alerts.painful(session, org, policy, point, project, person)
+    data = painpoint_payload(session, point, "reported", person, checkin=checkin.id)
+    await record_event(session, point.org_id, PAINPOINT_REPORTED, data, painpoint_key(point))
     return point, project, outbox
 
 
@@ -131,7 +140,13 @@ async def get_point(session: AsyncSession, org_id: int, point_id: int) -> PainPo
 
 
 async def attach_measure(
-    session: AsyncSession, org_id: int, point_id: int, metric: str, baseline: float, better: str | None
+    session: AsyncSession,
+    org_id: int,
+    point_id: int,
+    metric: str,
+    baseline: float,
+    better: str | None,
+    by: Person | None = None,
 ) -> View:
     point = await get_point(session, org_id, point_id)
     if point is None:
@@ -140,6 +155,10 @@ async def attach_measure(
     point.baseline = baseline
     if better:
         point.better = better
+    data = painpoint_payload(
+        session, point, "measure", by, metric=metric, baseline=baseline, better=point.better
+    )
+    await record_event(session, org_id, PAINPOINT_UPDATED, data, painpoint_key(point))
     return info(
         _(
             "Pain point #%(id)s will be measured by %(metric)s: baseline %(baseline)s, lower is better.",

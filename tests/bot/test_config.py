@@ -129,7 +129,7 @@ def test_every_setting_is_one_variable_of_the_table():
     assert all(variable.about for variable in VARIABLES)
     secrets = {variable.name for variable in VARIABLES if variable.secret}
     assert secrets == {"SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_CLIENT_SECRET",
-                       "MICROSOFT_APP_PASSWORD", "PMO_API_TOKEN", "PMO_METRICS_TOKEN"}  # fmt: skip
+                       "MICROSOFT_APP_PASSWORD", "PMO_API_TOKEN", "PMO_METRICS_TOKEN", "PMO_WEBHOOK_URL", "PMO_WEBHOOK_SECRET"}  # fmt: skip
     s = load(PMO_API_TOKEN=API_TOKEN, **HTTP)
     assert isinstance(s.slack_bot_token, Secret) and isinstance(s.pmo_api_token, Secret)
 

@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import text
+from sqlalchemy import select
 
 from bot import metrics as metrics_module
 from bot.clock.leaders import clock_leaders
@@ -24,6 +24,7 @@ from bot.metrics import Metrics
 from bot.runtime import Runtime, start
 from bot.web import build_app
 from storage.db import Database, utcnow
+from storage.models import Organisation, WebhookEvent
 from tests.bot.slack.harness import ADMIN, SPONSOR, STAFF, add_people, prepare, running_bot, send_checkin
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_signing import command_body
@@ -128,7 +129,7 @@ async def test_the_scrape_has_every_family(client: TestClient) -> None:
         "process_resident_memory_bytes",
     } <= names
     assert "pmo_clock_leading" not in names  # no clock runs in this process
-    assert "pmo_webhook_events" not in names  # no webhook outbox table yet
+    assert {"pmo_webhook_events", "pmo_webhook_oldest_due_seconds"} <= names  # the webhook outbox
     assert value(samples, "pmo_database_up") == 1
     assert value(samples, "pmo_scrape_source_up", source="database") == 1
     assert value(samples, "pmo_scrape_source_up", source="clock_leaders") == 1
@@ -231,25 +232,22 @@ async def test_leaders_are_counted_from_what_the_leader_holds(db: Database) -> N
     assert await clock_leaders(db) == 0
 
 
-WEBHOOKS = """CREATE TABLE webhook_events (
-    id INTEGER PRIMARY KEY, state VARCHAR(10) NOT NULL, next_attempt_at TIMESTAMP NOT NULL
-)"""
-
-
-async def test_the_webhook_backlog_appears_with_its_table(runtime: Runtime, client: TestClient) -> None:
-    """The webhook outbox (another part of issue 13) is counted once its table exists."""
-    names, _ = await scrape(client)
-    assert "pmo_webhook_events" not in names
+async def test_the_webhook_backlog_is_counted_by_state(runtime: Runtime, client: TestClient) -> None:
+    """The webhook outbox (CONTRACT section 11): what waits, what failed for good, the oldest due."""
+    _, samples = await scrape(client)
+    assert value(samples, "pmo_webhook_events", state="pending") == 0
     now = utcnow()
     async with runtime.db.transaction() as session:
-        await session.execute(text(WEBHOOKS))
-        rows = [(1, "pending", now - dt.timedelta(minutes=10)), (2, "pending", now), (3, "failed", now)]
-        rows += [(4, "delivered", now - dt.timedelta(days=1))]
-        for ident, state, due in rows:
-            await session.execute(
-                text("INSERT INTO webhook_events (id, state, next_attempt_at) VALUES (:i, :s, :d)"),
-                {"i": ident, "s": state, "d": due},
-            )
+        org_id = await session.scalar(select(Organisation.id))
+        rows = [("pending", now - dt.timedelta(minutes=10)), ("pending", now), ("failed", now)]
+        rows += [("delivered", now - dt.timedelta(days=1))]
+        for n, (state, due) in enumerate(rows):
+            session.add(
+                WebhookEvent(
+                    org_id=org_id, event_id=f"evt-{n}", type="painpoint.updated", at=now, data={},
+                    key="painpoint:1", state=state, next_attempt_at=due,
+                )
+            )  # fmt: skip
     _, samples = await scrape(client)
     assert value(samples, "pmo_webhook_events", state="pending") == 2
     assert value(samples, "pmo_webhook_events", state="failed") == 1
