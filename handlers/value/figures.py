@@ -111,11 +111,19 @@ class Compact(Lazy):
             )
         shown = compact_number(abs(value))
         digits = len(shown.rstrip("kMBT").partition(".")[2])
-        if self.currency:
-            return format_compact_currency(
-                value, self.currency.upper(), locale=language, fraction_digits=digits
-            )
-        return format_compact_decimal(value, locale=language, fraction_digits=digits)
+        code = (self.currency or "").upper()
+        if code:
+            text = format_compact_currency(value, code, locale=language, fraction_digits=digits)
+        else:
+            text = format_compact_decimal(value, locale=language, fraction_digits=digits)
+        if any(ch.isalpha() for ch in text.replace(code, "")):
+            return text
+        # a language without a short word for thousands (German): the whole amount, grouped
+        if not code:
+            return format_decimal(round(value), format="#,##0", locale=language)
+        return format_currency(
+            round(value), code, locale=language, format=_whole(language), currency_digits=False
+        )
 
 
 def _whole(language: str) -> Any:
