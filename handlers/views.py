@@ -234,6 +234,14 @@ def localize(view: View, language: str) -> View:
         facts=tuple(Fact(s(f.label), s(f.value)) for f in view.facts),
         choices=tuple(replace(c, label=s(c.label)) for c in view.choices),
         lines=tuple(s(line) for line in view.lines),
+        sections=tuple(
+            Section(
+                s(x.heading),
+                tuple(s(line) for line in x.lines),
+                tuple(Fact(s(f.label), s(f.value)) for f in x.facts),
+            )
+            for x in view.sections
+        ),
         chart_alt=s(view.chart_alt),
         form=form,
     )

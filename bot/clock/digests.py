@@ -27,7 +27,7 @@ from handlers.clock.ledger import FAILED, MISSED, SENT, extend_lease, finish
 from handlers.digest.ledger import Recipient, claim_digest, recipient_of, settled, watched
 from handlers.digest.view import Digest, build_digest, days_for, with_chart
 from handlers.ports import DeliveryFailed
-from handlers.views import View
+from handlers.views import View, localize
 from storage.models import KIND_DIGEST, KIND_TASTE, Delivery
 
 log = logging.getLogger("pmo.digest")
@@ -220,13 +220,15 @@ class DigestClock:
             if target is None:
                 raise DeliveryFailed("that person is gone", permanent=True)
             await deliverer.pacing.acquire(target.platform, org_id)
-            await target.channel.send_direct(org_id, target.person, target.identity, view)
+            said = localize(view, target.language)  # each person's language (docs/languages.md)
+            await target.channel.send_direct(org_id, target.person, target.identity, said)
             return target.platform
         channel = deliverer.router.channels.get(recipient.platform or "")
         if channel is None or not recipient.channel:
             raise DeliveryFailed(f"{recipient.platform} is not configured in this deployment", permanent=True)
         await deliverer.pacing.acquire(channel.platform, org_id)
-        await channel.send_to_channel(org_id, recipient.channel, view)
+        said = localize(view, deliverer.services.policy.language)  # a channel: PMO_LANGUAGE
+        await channel.send_to_channel(org_id, recipient.channel, said)
         return channel.platform
 
     async def _hold(

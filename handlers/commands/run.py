@@ -25,7 +25,7 @@ from handlers.commands.parser import SPECS, Command, ParseError, Spec, parse
 from handlers.csv.api import export_csv
 from handlers.digest import settings as digest
 from handlers.digest.view import build_digest, days_for, with_chart
-from handlers.i18n import LANGUAGES, Day, Money, _, ngettext
+from handlers.i18n import LANGUAGES, Cat, Day, Money, _, ngettext
 from handlers.languages import language_of
 from handlers.outbox import Rollback, perform_as
 from handlers.painpoints import loop, tracking
@@ -621,7 +621,9 @@ async def _digest_remove(ctx: Context, command: Command) -> Reply:
 async def _digest_now(ctx: Context, command: Command) -> Reply:
     rows = await digest.recipients(ctx.session, ctx.caller.org_id)
     if not rows:
-        return Reply(error(f"Nobody receives the value digest yet; nothing was sent. {digest.HOW_TO_START}"))
+        return Reply(
+            error(Cat(_("Nobody receives the value digest yet; nothing was sent."), " ", digest.HOW_TO_START))
+        )
     schedule = await digest.schedule_of(ctx.session, ctx.caller.org_id)
     built = await build_digest(
         ctx.session, ctx.caller.org_id, days=days_for(schedule.cadence if schedule else "monthly"), today=ctx.today,

@@ -14,17 +14,17 @@ import datetime as dt
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.i18n import Cat, _, ngettext
 from handlers.people import display
 from handlers.ports import Outgoing
 from handlers.views import Fact, View, error, info
 from storage.db import utcnow
 from storage.models import DAYS, KIND_DIGEST, Delivery, DigestRecipient, DigestSchedule, Person
 
-DAY_WORDS = dict(
-    zip(DAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"), strict=True)
-)
-PLATFORM_WORDS = {"slack": "Slack", "teams": "Teams", "local": "the console"}
-HOW_TO_START = "Run 'digest here' in a channel the bot is in, or 'digest to PERSON'."
+WEEKDAYS = (_("Monday"), _("Tuesday"), _("Wednesday"), _("Thursday"), _("Friday"), _("Saturday"), _("Sunday"))
+DAY_WORDS = dict(zip(DAYS, WEEKDAYS, strict=True))
+PLATFORM_WORDS = {"slack": "Slack", "teams": "Teams", "local": _("the console")}
+HOW_TO_START = _("Run 'digest here' in a channel the bot is in, or 'digest to PERSON'.")
 
 
 def channel_key(platform: str) -> str:
@@ -58,12 +58,22 @@ def rhythm(schedule: DigestSchedule | None, timezone: str) -> str:
     """'the first Monday of each month at 09:00 (Europe/Berlin)', in words."""
     cadence = schedule.cadence if schedule else "monthly"
     day = DAY_WORDS[schedule.day if schedule else "mon"]
-    at = f"at {schedule.time if schedule else '09:00'} ({timezone})"
+    time = schedule.time if schedule else "09:00"
     if cadence == "off":
-        return "off: nothing is sent on a schedule ('digest now' still sends it)"
+        return _("off: nothing is sent on a schedule ('digest now' still sends it)")
     if cadence == "weekly":
-        return f"weekly, every {day} {at}, the last 7 days"
-    return f"monthly, the first {day} of each month {at}, the last 30 days"
+        return _(
+            "weekly, every %(day)s at %(time)s (%(timezone)s), the last 7 days",
+            day=day,
+            time=time,
+            timezone=timezone,
+        )
+    return _(
+        "monthly, the first %(day)s of each month at %(time)s (%(timezone)s), the last 30 days",
+        day=day,
+        time=time,
+        timezone=timezone,
+    )
 
 
 async def set_here(
@@ -94,12 +104,15 @@ async def set_here(
         session.add(DigestRecipient(org_id=org_id, key=key, platform=platform, channel=channel, added_at=now))
     elif moved:
         row.channel, row.added_at = channel, now
-    lines = [f"Schedule: {rhythm(schedule, timezone)}."]
+    lines = [_("Schedule: %(rhythm)s.", rhythm=rhythm(schedule, timezone))]
     if moved:
         lines.append(
-            f"It no longer goes to the channel chosen before on {PLATFORM_WORDS.get(platform, platform)}."
+            _(
+                "It no longer goes to the channel chosen before on %(platform)s.",
+                platform=PLATFORM_WORDS.get(platform, platform),
+            )
         )
-    return info("The value digest will come to this channel.", *lines)
+    return info(_("The value digest will come to this channel."), *lines)
 
 
 async def add_person(session: AsyncSession, org_id: int, person: Person, timezone: str) -> View:
@@ -111,9 +124,15 @@ async def add_person(session: AsyncSession, org_id: int, person: Person, timezon
         select(DigestRecipient.id).where(DigestRecipient.org_id == org_id, DigestRecipient.key == key)
     )
     if found is not None:
-        return info(f"{person.name} already receives the value digest; nothing changed.")
+        return info(_("%(name)s already receives the value digest; nothing changed.", name=person.name))
     session.add(DigestRecipient(org_id=org_id, key=key, person_id=person.id, added_at=now))
-    return info(f"{display(person)} will receive the value digest: {rhythm(schedule, timezone)}.")
+    return info(
+        _(
+            "%(name)s will receive the value digest: %(rhythm)s.",
+            name=display(person),
+            rhythm=rhythm(schedule, timezone),
+        )
+    )
 
 
 async def remove_person(session: AsyncSession, org_id: int, person: Person) -> View:
@@ -124,8 +143,10 @@ async def remove_person(session: AsyncSession, org_id: int, person: Person) -> V
         )
     )
     if not removed.rowcount:  # type: ignore[attr-defined]
-        return error(f"{person.name} does not receive the value digest.", "digest remove PERSON")
-    return info(f"{person.name} will no longer receive the value digest.")
+        return error(
+            _("%(name)s does not receive the value digest.", name=person.name), "digest remove PERSON"
+        )
+    return info(_("%(name)s will no longer receive the value digest.", name=person.name))
 
 
 async def _recipient_words(session: AsyncSession, rows: list[DigestRecipient]) -> list[str]:
@@ -141,9 +162,11 @@ async def _recipient_words(session: AsyncSession, rows: list[DigestRecipient]) -
     words = []
     for row in rows:
         if row.person_id is None:
-            words.append(f"channel {row.channel} on {PLATFORM_WORDS.get(row.platform or '', row.platform)}")
+            platform = PLATFORM_WORDS.get(row.platform or "", row.platform or "")
+            words.append(_("channel %(channel)s on %(platform)s", channel=row.channel, platform=platform))
         else:
-            words.append(f"{names.get(row.person_id, 'someone')} (direct message)")
+            name = names.get(row.person_id) or _("someone")
+            words.append(_("%(name)s (direct message)", name=name))
     return words
 
 
@@ -161,17 +184,24 @@ async def settings_view(session: AsyncSession, org_id: int, timezone: str) -> Vi
         )
     ).first()
     facts = [
-        Fact("Schedule", rhythm(schedule, timezone)),
-        Fact("Goes to", "; ".join(await _recipient_words(session, rows)) or "nobody yet"),
+        Fact(_("Schedule"), rhythm(schedule, timezone)),
         Fact(
-            "Last sent",
-            f"{last[0]:%Y-%m-%d %H:%M} UTC to {last[1]} recipient{'s' if last[1] != 1 else ''}"
+            _("Goes to"), Cat(*await _recipient_words(session, rows), sep="; ") if rows else _("nobody yet")
+        ),
+        Fact(
+            _("Last sent"),
+            ngettext(
+                "%(at)s UTC to %(n)s recipient",
+                "%(at)s UTC to %(n)s recipients",
+                last[1],
+                at=f"{last[0]:%Y-%m-%d %H:%M}",
+            )
             if last
-            else "never",
+            else _("never"),
         ),
     ]
     lines = () if rows else (HOW_TO_START,)
-    return View(title="Value digest", facts=tuple(facts), lines=lines)
+    return View(title=_("Value digest"), facts=tuple(facts), lines=lines)
 
 
 def outbox_for(rows: list[DigestRecipient], view: View) -> list[Outgoing]:

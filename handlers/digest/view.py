@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.i18n import Cat, _, ngettext
 from handlers.value.charts import trend_chart
 from handlers.value.report import compute_value
 from handlers.value.view import pct, signed, trend_arrow, value_view
@@ -25,7 +26,7 @@ from storage.models import Project
 
 DAYS = {"weekly": 7, "monthly": 30, "off": 30}  # `off` still answers `digest now`: a month
 SEGMENT_LINES = 20  # an organisation with more segments shows the first twenty and says so
-FULL_REPORT = "The full report: /pmo value (staff also see the comments)."
+FULL_REPORT = _("The full report: /pmo value (staff also see the comments).")
 
 
 @dataclass(frozen=True)
@@ -43,10 +44,12 @@ def days_for(cadence: str) -> int:
 def segment_line(satisfaction: dict[str, Any]) -> str:
     """'12 responses · CSAT 75.0% ▲ +8.3 pts': one segment's figures, from its own report."""
     responses = satisfaction["responses"]
-    line = f"{responses} response{'s' if responses != 1 else ''} · CSAT {pct(satisfaction['csat_pct'])}"
+    line = Cat(
+        ngettext("%(n)s response", "%(n)s responses", responses), " · CSAT ", pct(satisfaction["csat_pct"])
+    )
     delta = satisfaction["delta_csat_pts"]
     if delta is not None:
-        line += f" {trend_arrow(delta)} {signed(delta, ' pts')}"
+        line = Cat(line, f" {trend_arrow(delta)} ", signed(delta, " pts"))
     return line
 
 
@@ -73,12 +76,13 @@ async def segment_facts(
     for name in names[:SEGMENT_LINES]:
         narrow = await compute_value(session, org_id, segment=name, days=days, today=today)
         facts.append(Fact(name, segment_line(narrow["satisfaction"])))
-    more = (f"… and {len(names) - SEGMENT_LINES} more segments",) if len(names) > SEGMENT_LINES else ()
+    extra = len(names) - SEGMENT_LINES
+    more = (ngettext("… and %(n)s more segment", "… and %(n)s more segments", extra),) if extra > 0 else ()
     return tuple(facts), more
 
 
 def digest_title(days: int) -> str:
-    return f"PMO value digest — last {days} days"
+    return ngettext("PMO value digest — last %(n)s day", "PMO value digest — last %(n)s days", days)
 
 
 async def build_digest(
@@ -99,7 +103,11 @@ async def build_digest(
     facts, more = await segment_facts(session, org_id, report, days=days, today=today)
     lines = [*base.lines]
     if facts:
-        lines += ["By segment (responses · CSAT · change):", *(f"{f.label}: {f.value}" for f in facts), *more]
+        lines += [
+            _("By segment (responses · CSAT · change):"),
+            *(Cat(f.label, ": ", f.value) for f in facts),
+            *more,
+        ]
     lines.append(FULL_REPORT)
     view = replace(base, title=digest_title(days), lines=tuple(lines))
     digest = Digest(report, view)

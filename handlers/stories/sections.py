@@ -10,23 +10,26 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from handlers.value.charts import month_label
+from handlers.i18n import Cat, Day, _, ngettext
+from handlers.painpoints.views import FIXED_LABEL, NOT_YET_LABEL
+from handlers.value.figures import Month, fixed
+from handlers.value.figures import pct as value_pct
 from handlers.views import number
 
-NA = "n/a"
+NA = _("n/a")
 
 
 def day(iso: str | None) -> str:
-    """'2026-03-01T09:00:00Z' → '2026-03-01'."""
-    return iso[:10] if iso else NA
+    """'2026-03-01T09:00:00Z' → '2026-03-01' (in English; the reader's own form elsewhere)."""
+    return Day(dt.date.fromisoformat(iso[:10])) if iso else NA
 
 
 def pct(value: float | None) -> str:
-    return NA if value is None else f"{value:.1f}%"
+    return value_pct(value)
 
 
 def title(story: dict[str, Any]) -> str:
-    return f"Story of pain point #{story['painpoint']}: {story['project']}"
+    return _("Story of pain point #%(id)s: %(project)s", id=story["painpoint"], project=story["project"])
 
 
 def quote(story: dict[str, Any]) -> str:
@@ -35,98 +38,118 @@ def quote(story: dict[str, Any]) -> str:
 
 def attribution(story: dict[str, Any]) -> str:
     said = story["said"]
-    return f"{said['by']}, {day(said['reported_at'])} · impact {said['impact']}/5"
+    return _(
+        "%(by)s, %(date)s · impact %(impact)s/5",
+        by=said["by"],
+        date=day(said["reported_at"]),
+        impact=said["impact"],
+    )
 
 
 def measure(story: dict[str, Any]) -> str:
     """`Order cycle time: 12 → 7 (+41.7%)`, or what is missing for it."""
     m = story["measure"]
     if m is None:
-        return "no measure attached"
-    metric = m["metric"] or "Measure"
+        return _("no measure attached")
+    metric = m["metric"] or _("Measure")
     if m["after"] is None:
-        return f"{metric}: baseline {number(m['baseline'])}, not measured after the fix yet"
-    text = f"{metric}: {number(m['baseline'])} → {number(m['after'])}"
-    better = "lower is better" if m["better"] == "lower" else "higher is better"
+        return _(
+            "%(metric)s: baseline %(baseline)s, not measured after the fix yet",
+            metric=metric,
+            baseline=number(m["baseline"]),
+        )
+    text = Cat(metric, ": ", number(m["baseline"]), " → ", number(m["after"]))
+    better = _("lower is better") if m["better"] == "lower" else _("higher is better")
     if m["improvement_pct"] is not None:
-        return f"{text} ({m['improvement_pct']:+.1f}%, {better})"
-    return f"{text} ({better})"
+        return Cat(text, " (", value_pct(m["improvement_pct"], signed=True), ", ", better, ")")
+    return Cat(text, " (", better, ")")
 
 
 def status(story: dict[str, Any]) -> str:
     if story["status"] == "resolved":
-        return f"resolved {day(story['resolved_at'])}"
+        return _("resolved %(date)s", date=day(story["resolved_at"]))
     if story["resolved_at"] is not None:
-        return f"reopened (was resolved {day(story['resolved_at'])}): not fixed yet"
-    return "in progress" if story["status"] == "in_progress" else "open"
+        return _("reopened (was resolved %(date)s): not fixed yet", date=day(story["resolved_at"]))
+    return _("in progress") if story["status"] == "in_progress" else _("open")
 
 
 def days_to_resolve(story: dict[str, Any]) -> str:
     days = story["days_to_resolve"]
-    return "not resolved yet" if days is None else f"{days:.1f} days"
+    return _("not resolved yet") if days is None else _("%(days)s days", days=fixed(days))
 
 
 def confirmation(story: dict[str, Any]) -> str:
     c = story["confirmation"]
     if c["confirmed"] is None:
-        return "not answered yet" if story["resolved_at"] else "not asked yet (not resolved)"
-    answer = "✅ Fixed" if c["confirmed"] else "❌ Not yet"
-    return f"{answer} ({day(c['at'])})" if c["at"] else answer
+        return _("not answered yet") if story["resolved_at"] else _("not asked yet (not resolved)")
+    answer = FIXED_LABEL if c["confirmed"] else NOT_YET_LABEL
+    return Cat(answer, " (", day(c["at"]), ")") if c["at"] else answer
 
 
 def csat_before(story: dict[str, Any]) -> str:
-    n = story["responses_before"]
-    return f"{pct(story['csat_before'])} ({n} answer{'s' if n != 1 else ''} in the 90 days before the report)"
+    return ngettext(
+        "%(pct)s (%(n)s answer in the 90 days before the report)",
+        "%(pct)s (%(n)s answers in the 90 days before the report)",
+        story["responses_before"],
+        pct=pct(story["csat_before"]),
+    )
 
 
 def csat_after(story: dict[str, Any]) -> str:
     if story["status"] != "resolved":
-        return f"{NA} (not resolved)"
-    n = story["responses_after"]
-    text = f"{pct(story['csat_after'])} ({n} answer{'s' if n != 1 else ''} since the fix, up to 90 days)"
+        return _("%(na)s (not resolved)", na=NA)
+    text = ngettext(
+        "%(pct)s (%(n)s answer since the fix, up to 90 days)",
+        "%(pct)s (%(n)s answers since the fix, up to 90 days)",
+        story["responses_after"],
+        pct=pct(story["csat_after"]),
+    )
     if story["csat_before"] is not None and story["csat_after"] is not None:
         change = story["csat_after"] - story["csat_before"]
-        text += f", {change:+.1f} pts"
+        return Cat(text, ", ", _("%(change)s pts", change=fixed(change, signed=True)))
     return text
 
 
 def facts(story: dict[str, Any]) -> list[tuple[str, str]]:
     """(label, value) pairs, in the order a reader follows the story (after the sponsor's words,
     which every rendering shows first as a quote with `attribution`)."""
-    project = story["project"] + (f" (segment {story['segment']})" if story["segment"] else "")
-    owner = story["owner"] or "nobody yet"
+    project: str = story["project"]
+    if story["segment"]:
+        project = _("%(project)s (segment %(segment)s)", project=story["project"], segment=story["segment"])
+    owner: str = story["owner"] or _("nobody yet")
     if story["owner"] and story["due"]:
-        owner += f", due {story['due']}"
+        owner = _("%(owner)s, due %(date)s", owner=story["owner"], date=day(story["due"]))
     pairs = [
-        ("Project", project),
-        ("Owner", owner),
-        ("What was done", story["fix"] or "not recorded"),
-        ("Measure", measure(story)),
-        ("Status", status(story)),
-        ("Days to resolve", days_to_resolve(story)),
-        ("Sponsor's confirmation", confirmation(story)),
+        (_("Project"), project),
+        (_("Owner"), owner),
+        (_("What was done"), story["fix"] or _("not recorded")),
+        (_("Measure"), measure(story)),
+        (_("Status"), status(story)),
+        (_("Days to resolve"), days_to_resolve(story)),
+        (_("Sponsor's confirmation"), confirmation(story)),
     ]
     if story["confirmation"]["words"]:
-        pairs.append(("In their words", f"“{story['confirmation']['words']}”"))
-    pairs += [("CSAT before", csat_before(story)), ("CSAT since the fix", csat_after(story))]
+        pairs.append((_("In their words"), f"“{story['confirmation']['words']}”"))
+    pairs += [(_("CSAT before"), csat_before(story)), (_("CSAT since the fix"), csat_after(story))]
     return pairs
 
 
 def steps(story: dict[str, Any]) -> list[str]:
     """Each note with its date and who wrote it."""
     return [
-        f"{day(note['at'])} · {note['text']}" + (f" ({note['by']})" if note["by"] else "")
+        Cat(day(note["at"]), f" · {note['text']}" + (f" ({note['by']})" if note["by"] else ""))
         for note in story["notes"]
     ]
 
 
 def trend_rows(trend: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
     """(month, responses, CSAT) per month of the trend."""
-    return [(month_label(m["month"]), str(m["responses"]), pct(m["csat_pct"])) for m in trend]
+    return [(Month(m["month"]), str(m["responses"]), pct(m["csat_pct"])) for m in trend]
 
 
 def trend_line(trend: list[dict[str, Any]]) -> str:
-    return "CSAT by month (responses): " + " · ".join(f"{m} {c} ({n})" for m, n, c in trend_rows(trend))
+    months = Cat(*(Cat(m, " ", c, f" ({n})") for m, n, c in trend_rows(trend)), sep=" · ")
+    return _("CSAT by month (responses): %(months)s", months=months)
 
 
 def brief_heading(story: dict[str, Any]) -> str:

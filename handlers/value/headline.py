@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from handlers.i18n import Cat, Num, _, ngettext
 from handlers.value.common import round_half_away
-from handlers.value.money import money
+from handlers.value.figures import Compact, Fixed, Percent
 
 
 def whole_pct(value: float, *, sign: bool = False) -> str:
     rounded = int(round_half_away(value, 0) or 0)
-    return f"{rounded:+d}%" if sign else f"{rounded}%"
+    return Percent(rounded, signed=sign, digits=0)
 
 
 def change(delta: float | None) -> str:
@@ -25,35 +26,62 @@ def change(delta: float | None) -> str:
     if delta is None:
         return ""
     if delta == 0:
-        return " (unchanged)"
-    return f" ({'up' if delta > 0 else 'down'} {abs(delta):.1f} pts)"
-
-
-def _plural(count: int, one: str, many: str) -> str:
-    return f"{count:,} {one if count == 1 else many}"
+        return _(" (unchanged)")
+    pts = Fixed(abs(delta))
+    return _(" (up %(pts)s pts)", pts=pts) if delta > 0 else _(" (down %(pts)s pts)", pts=pts)
 
 
 def headline(report: dict[str, Any]) -> str:
     """'Sponsors' satisfaction 78% (up 7.4 pts); 6 pain points fixed, 3 measured (+42% on average);
-    €1.31M of €2.4M benefits realized; ROI +191%.'"""
+    €1.31M of €2.4M benefits realized; ROI +191%.' A lazy text: its `str` is the English the
+    JSON keeps, and the report's view says it in the reader's language."""
     s, pp, b = report["satisfaction"], report["pain_points"], report["benefits"]
     currency = b.get("currency")
     parts: list[str] = []
     if s["csat_pct"] is not None:
-        who = "Sponsor's" if report["scope"].get("project") else "Sponsors'"
-        parts.append(f"{who} satisfaction {whole_pct(s['csat_pct'])}{change(s['delta_csat_pts'])}")
+        whose = (
+            _(
+                "Sponsor's satisfaction %(pct)s%(change)s",
+                pct=whole_pct(s["csat_pct"]),
+                change=change(s["delta_csat_pts"]),
+            )
+            if report["scope"].get("project")
+            else _(
+                "Sponsors' satisfaction %(pct)s%(change)s",
+                pct=whole_pct(s["csat_pct"]),
+                change=change(s["delta_csat_pts"]),
+            )
+        )
+        parts.append(whose)
     if pp["resolved"]:
-        fixed = _plural(pp["resolved"], "pain point fixed", "pain points fixed")
+        count = pp["resolved"]
+        fixed = ngettext("%(count)s pain point fixed", "%(count)s pain points fixed", count, count=Num(count))
         if pp["measured_fixes"] and pp["mean_improvement_pct"] is not None:
-            fixed += f", {pp['measured_fixes']:,} measured ({whole_pct(pp['mean_improvement_pct'], sign=True)} on average)"
+            fixed = Cat(
+                fixed,
+                _(
+                    ", %(measured)s measured (%(pct)s on average)",
+                    measured=Num(pp["measured_fixes"]),
+                    pct=whole_pct(pp["mean_improvement_pct"], sign=True),
+                ),
+            )
         parts.append(fixed)
     if b["realized"] is not None and b["planned"]:
-        parts.append(f"{money(b['realized'], currency)} of {money(b['planned'], currency)} benefits realized")
+        parts.append(
+            _(
+                "%(realized)s of %(planned)s benefits realized",
+                realized=Compact(b["realized"], currency),
+                planned=Compact(b["planned"], currency),
+            )
+        )
     if b["roi_pct"] is not None:
-        parts.append(f"ROI {whole_pct(b['roi_pct'], sign=True)}")
+        parts.append(_("ROI %(pct)s", pct=whole_pct(b["roi_pct"], sign=True)))
     if not parts:
         days = report["window"]["days"]
-        return (
-            f"Nothing to tell yet: no answers, fixes or benefits in the last {_plural(days, 'day', 'days')}."
+        return ngettext(
+            "Nothing to tell yet: no answers, fixes or benefits in the last %(count)s day.",
+            "Nothing to tell yet: no answers, fixes or benefits in the last %(count)s days.",
+            days,
+            count=Num(days),
         )
-    return "; ".join(parts) + "."
+    return Cat(Cat(*parts, sep="; "), ".")

@@ -681,7 +681,7 @@ async def compute_value(
             "at_risk": at_risk,
             "open_high_impact": await open_high_impact(session, painpoints, now),
         }
-        report["headline"] = headline(report)
+        report["headline"] = str(headline(report))  # JSON: English (docs/languages.md)
         report["breakdown"] = breakdown
     report["trend"] = trend
     return report

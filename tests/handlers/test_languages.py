@@ -195,3 +195,85 @@ async def test_help_is_translated_and_keeps_the_command_words(world: World) -> N
         "/pmo language en|de|fr|es|pt\n    die Sprache, in der ich mit Ihnen spreche (Befehle bleiben Englisch)"
         in (view.lines)
     )
+
+
+# ---- the value report, the digest and stories ----------------------------------------------------
+
+
+def _section(view: View, heading: str) -> dict[str, str]:
+    found = next(s for s in view.sections if s.heading == heading)
+    return {f.label: f.value for f in found.facts}
+
+
+async def test_a_german_staff_member_reads_the_value_report_in_german(world: World) -> None:
+    assert (await world.run(world.admin, "cost 1250.5")).ok
+    assert (await world.run(world.staff, "language de")).ok
+    german = await world.run(world.staff, "value")
+    assert german.ok, german
+    assert german.title == "PMO-Wert — letzte 90 Tage"
+    assert german.text == (
+        "Noch nichts zu berichten: keine Antworten, Behebungen oder Nutzen in den letzten 90 Tagen."
+    )
+    assert [s.heading for s in german.sections][:4] == [
+        "Braucht Aufmerksamkeit",
+        "Stimmung",
+        "Pain Points",
+        "Ziele",
+    ]
+    assert _section(german, "Geld")["PMO-Kosten"] == "1.250,50"
+    assert _section(german, "Stimmung")["Zufriedenheit (CSAT)"] == "k. A."
+    assert german.lines[-1].startswith("Zeitraum: ") and german.lines[-1].endswith(" (UTC)")
+    # the same report read in English is the report as it always was
+    english = await world.run(world.admin, "value")
+    assert english.title == "PMO value — last 90 days"
+    assert _section(english, "Money")["PMO cost"] == "1,250.50"
+
+
+def test_the_headline_says_its_figures_in_the_language_and_its_json_stays_english() -> None:
+    from handlers.value.headline import headline
+
+    report = {
+        "scope": {},
+        "window": {"days": 90},
+        "satisfaction": {"csat_pct": 78.0, "delta_csat_pts": 7.4},
+        "pain_points": {"resolved": 6, "measured_fixes": 3, "mean_improvement_pct": 41.7},
+        "benefits": {"realized": 1_310_000, "planned": 2_400_000, "currency": "EUR", "roi_pct": 191.2},
+    }
+    said = headline(report)
+    assert str(said) == (
+        "Sponsors' satisfaction 78% (up 7.4 pts); 6 pain points fixed, 3 measured (+42% on average); "
+        "€1.31M of €2.4M benefits realized; ROI +191%."
+    )
+    assert say(said, "de") == (
+        "Zufriedenheit der Sponsoren 78\xa0% (+7,4 Pkt.); 6 Pain Points behoben, 3 gemessen (+42\xa0% im Schnitt); "
+        "1,31\xa0Mio.\xa0€ von 2,4\xa0Mio.\xa0€ Nutzen realisiert; ROI +191\xa0%."
+    )
+
+
+async def test_a_french_recipient_gets_a_french_digest(world: World) -> None:
+    assert (await world.run(world.member, "language fr")).ok
+    assert (await world.run(world.staff, "digest to umember@example.com")).ok
+    assert (await world.run(world.staff, "digest now")).ok
+    digest = await last_message(world, world.member)
+    assert digest.title == "Bilan de valeur du PMO — 30 derniers jours"
+    assert digest.lines[-1] == "Le rapport complet : /pmo value (l'équipe voit aussi les commentaires)."
+    assert "Points de douleur" in [s.heading for s in digest.sections]
+    # the staff member who asked reads the settings in English
+    settings = await world.run(world.staff, "digest")
+    assert settings.title == "Value digest"
+
+
+async def test_a_story_in_spanish(world: World) -> None:
+    point = await world.add_painpoint(reported_at=dt.datetime(2026, 3, 1, 9))
+    assert (await world.run(world.staff, f'painpoint {point.id} metric:"Days late" baseline:10')).ok
+    assert (await world.run(world.staff, f'painpoint resolve {point.id} after:4 fix:"A second supplier"')).ok
+    assert (await world.run(world.staff, "language es")).ok
+    story = await world.run(world.staff, f"story {point.id}")
+    assert story.ok, story
+    assert story.title == f"📖 Historia del punto de dolor #{point.id} en *Apollo*"
+    facts = {f.label: f.value for f in story.facts}
+    assert facts["Proyecto"] == "Apollo (segmento Space)"
+    assert facts["Qué se hizo"] == "A second supplier"
+    assert facts["Medida"] == "Days late: 10 → 4 (+60,0\xa0%, más bajo es mejor)"
+    assert facts["Estado"].startswith("resuelto el ")
+    assert story.lines[0] == "No se anotó ningún paso."
