@@ -9,7 +9,6 @@ Bolt dispatches it (bot/slack/app.py) with the same `Metrics.handling`.
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 import time
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ from contextlib import contextmanager, nullcontext
 from aiohttp import web
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
+from bot.bearer import bearer_refusal
 from bot.config import Secret
 from bot.logs import ACCESS_LOGGER, new_request_id, requesting
 from bot.metrics import Metrics, Seen
@@ -108,12 +108,7 @@ def _access_line(request: web.Request, platform: str, route: str, started: float
 async def serve_metrics(token: Secret | None, metrics: Metrics, request: web.Request) -> web.Response:
     """GET /metrics: 404 while PMO_METRICS_TOKEN is unset, 401 without its bearer token, else 200
     with the text format (even when the database is down: then pmo_database_up is 0)."""
-    if token is None:
-        return web.json_response({"error": "metrics are off: PMO_METRICS_TOKEN is not set"}, status=404)
-    # aiohttp keeps undecodable header bytes as surrogates: encode them back, never fail on them
-    given = request.headers.get("Authorization", "").encode("utf-8", "surrogateescape")
-    if not hmac.compare_digest(given, f"Bearer {token.reveal()}".encode()):
-        return web.json_response(
-            {"error": "missing or wrong bearer token"}, status=401, headers={"WWW-Authenticate": "Bearer"}
-        )
+    refusal = bearer_refusal(token, request, "metrics are off: PMO_METRICS_TOKEN is not set")
+    if refusal is not None:
+        return refusal
     return web.Response(body=await metrics.exposition(), headers={"Content-Type": CONTENT_TYPE_PLAIN_0_0_4})

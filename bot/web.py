@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 from typing import Protocol
 
 from aiohttp import web
 
+from bot.bearer import bearer_refusal
 from bot.config import Settings
 from bot.observe import METRICS, observed, serve_metrics
 from bot.platform import Platform, PlatformContext
@@ -63,15 +63,7 @@ def _name(request: web.Request, key: str) -> str | web.Response | None:
 def _api_refusal(request: web.Request) -> web.Response | None:
     """The JSON API's door: 404 while PMO_API_TOKEN is unset, 401 without its bearer token."""
     token = request.app[RUNTIME].settings.pmo_api_token
-    if token is None:
-        return web.json_response({"error": "the JSON API is off: PMO_API_TOKEN is not set"}, status=404)
-    # aiohttp keeps undecodable header bytes as surrogates: encode them back, never fail on them
-    given = request.headers.get("Authorization", "").encode("utf-8", "surrogateescape")
-    if not hmac.compare_digest(given, f"Bearer {token.reveal()}".encode()):
-        return web.json_response(
-            {"error": "missing or wrong bearer token"}, status=401, headers={"WWW-Authenticate": "Bearer"}
-        )
-    return None
+    return bearer_refusal(token, request, "the JSON API is off: PMO_API_TOKEN is not set")
 
 
 async def api_value(request: web.Request) -> web.Response:
