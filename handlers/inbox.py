@@ -36,6 +36,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.i18n import _
 from handlers.ports import Outgoing, Reply
 from handlers.views import View, view_from_dict
 from storage.db import Database, utcnow
@@ -49,7 +50,7 @@ BATCH = 500  # rows written in one transaction at most
 DELETE_DELAY = 0.02  # seconds done jobs' deletes wait for company (a new row, or more deletes)
 MAX_ATTEMPTS = 5  # a job taken over this often is kept as `failed` for operators, not tried again
 RESUMABLE = ("new", "applied", "sent")
-NOT_RECORDED = "Sorry, I could not record that just now; nothing was done. Please try again in a minute."
+NOT_RECORDED = _("Sorry, I could not record that just now; nothing was done. Please try again in a minute.")
 
 
 class Unrecorded(Exception):

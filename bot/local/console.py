@@ -30,6 +30,7 @@ from sqlalchemy import func, select
 from bot.local.channel import PLATFORM
 from bot.platform import PlatformContext
 from bot.work import Unrecorded
+from handlers.i18n import say
 from handlers.ids import as_id
 from handlers.inbox import NOT_RECORDED, Job
 from handlers.interactions import act
@@ -125,7 +126,7 @@ class Console:
                 yield
         except Unrecorded as exc:
             log.warning("a console request was refused: the inbox could not record it (%s)", exc)
-            raise BadInput(NOT_RECORDED, status=503) from None
+            raise BadInput(say(NOT_RECORDED, self.context.services.policy.language), status=503) from None
 
     def caller(self, person: Person, channel: str | None = None) -> Caller:
         return Caller(org_id=self.context.org_id, person_id=person.id, platform=PLATFORM, channel=channel)

@@ -42,6 +42,7 @@ from handlers.commands import home
 from handlers.commands.parser import ParseError, parse
 from handlers.followups import ACTION as FOLLOW_UP
 from handlers.forms import form_for
+from handlers.i18n import say
 from handlers.ids import as_id
 from handlers.inbox import NOT_RECORDED, Job, Retry
 from handlers.interactions import act
@@ -150,13 +151,14 @@ class SlackListeners:
             await self.work.accept(PLATFORM, f"slack.{kind}", job)
         except Unrecorded as exc:
             log.warning("a Slack %s was refused: the inbox could not record it (%s)", kind, exc)
+            refusal = say(NOT_RECORDED, self.services.policy.language)  # the person's own needs the database
             if command:
-                await ack(text=NOT_RECORDED)
+                await ack(text=refusal)
                 return None
             tell = self.ephemeral(job)
             if tell is not None:
-                self._in_background(self._tell_quietly(tell, error(NOT_RECORDED)))
-            return BoltResponse(status=503, body=NOT_RECORDED)
+                self._in_background(self._tell_quietly(tell, error(refusal)))
+            return BoltResponse(status=503, body=refusal)
         await ack()
         return None
 
@@ -175,7 +177,7 @@ class SlackListeners:
         except Exception:
             log.exception("Slack listener failed")
             if tell is not None:
-                await self._tell_quietly(tell, error(OOPS))
+                await self._tell_quietly(tell, error(say(OOPS, self.services.policy.language)))
 
     @staticmethod
     async def _tell_quietly(tell: Callable[[View], Awaitable[Any]], view: View) -> None:
@@ -466,7 +468,9 @@ class SlackListeners:
         try:
             job = await self.work.accept(PLATFORM, "slack.submit", payload, run=False)
         except Unrecorded:
-            await ack(response_action="errors", errors={field: NOT_RECORDED})
+            await ack(
+                response_action="errors", errors={field: say(NOT_RECORDED, self.services.policy.language)}
+            )
             return None
         answer: asyncio.Future[View] = loop.create_future()
         self._submitted[job.id] = answer

@@ -31,12 +31,13 @@ from bot.teams.members import PLATFORM, client_timezone, find_identity, member_f
 from bot.teams.sender import Refused, Sender, tenant_of
 from bot.teams.text import command_text, mentions
 from bot.work import Unrecorded
+from handlers.i18n import _, language_of_locale
 from handlers.inbox import NOT_RECORDED, Job
 from handlers.interactions import act, action_name
 from handlers.outbox import OOPS, deliver
 from handlers.ports import Caller, DeliveryFailed
 from handlers.reachability import mark_reachable, mark_unreachable
-from handlers.views import View, error, info
+from handlers.views import View, error, info, localize
 from storage.db import utcnow
 from storage.models import Checkin, Person
 from storage.queries import get_or_create_org
@@ -45,11 +46,11 @@ log = logging.getLogger(__name__)
 
 RESUME_KIND = "teams.activity"
 REFRESH_AFTER = dt.timedelta(days=1)  # how often a person's Teams profile (e-mail, name) is asked again
-WELCOME = (
+WELCOME = _(
     "I ask project sponsors how their project tastes, track what keeps them up at night, and show the "
     "PMO's value. Type **help** to see what you can ask me."
 )
-TEAM_WELCOME = (
+TEAM_WELCOME = _(
     "Thanks for adding me to this team. PMO staff: mention me with **alerts here** in the channel that "
     "should hear about sour tastes and painful pain points; mention me with **help** for the rest."
 )
@@ -95,9 +96,15 @@ class TeamsBot(ActivityHandler):
             log.warning("a Teams activity was refused: the inbox could not record it (%s)", exc)
             if activity.type == "message":
                 try:
-                    await self.sender.reply(turn_context, card_activity(error(NOT_RECORDED)))
+                    refusal = localize(error(NOT_RECORDED), self._language(activity))
+                    await self.sender.reply(turn_context, card_activity(refusal))
                 except Exception:  # noqa: BLE001 - already failing; the log has the cause
                     log.warning("could not tell the sender to try again")
+
+    def _language(self, activity: Activity) -> str:
+        """Where no person can be looked up (a welcome, a refusal): the activity's own locale,
+        else the organisation's language."""
+        return language_of_locale(getattr(activity, "locale", None)) or self.services.policy.language
 
     async def resume(self, job: Job) -> None:
         """An activity whose use case committed before the process died: what it queued was sent
@@ -126,7 +133,8 @@ class TeamsBot(ActivityHandler):
             log.exception("a Teams activity could not be handled")
             if turn_context.activity.type == "message":
                 try:
-                    await self.sender.reply(turn_context, card_activity(error(OOPS)))
+                    oops = localize(error(OOPS), self._language(turn_context.activity))
+                    await self.sender.reply(turn_context, card_activity(oops))
                 except Exception:  # noqa: BLE001 - already failing; the log has the cause
                     log.warning("could not tell the sender that something went wrong")
 
@@ -380,10 +388,21 @@ class TeamsBot(ActivityHandler):
         if conversation_kind(activity) == "personal":
             if installer is None:
                 return
-            _, news = await self._person(context, org_id, installer, personal_reference=True)
+            _known, news = await self._person(context, org_id, installer, personal_reference=True)
             if news:
                 await self.sender.reply(
-                    context, card_activity(View(title=f"Hi {installer.name or 'there'} 👋", text=WELCOME))
+                    context,
+                    card_activity(
+                        localize(
+                            View(
+                                title=_("Hi %(name)s 👋", name=installer.name)
+                                if installer.name
+                                else _("Hi 👋"),
+                                text=WELCOME,
+                            ),
+                            self._language(activity),
+                        )
+                    ),
                 )
             return
         new_team = await self._remember_place(org_id, activity)
@@ -393,7 +412,8 @@ class TeamsBot(ActivityHandler):
         if new_team and team_id:
             for account in await self.sender.members(context, team_id):
                 await self._remember_member(context, org_id, account)
-            await self.sender.reply(context, card_activity(View(title="PMO value bot", text=TEAM_WELCOME)))
+            welcome = localize(View(title="PMO value bot", text=TEAM_WELCOME), self._language(activity))
+            await self.sender.reply(context, card_activity(welcome))
 
     async def _remember_member(self, context: TurnContext, org_id: int, account: Any) -> None:
         activity = context.activity

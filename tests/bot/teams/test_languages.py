@@ -41,3 +41,11 @@ async def test_an_activity_in_french_gets_french_and_a_checkin_follows_it(teams:
     # `language es` wins over the activity's locale
     await teams.say(teams.message(sponsor, "language es", locale="fr-FR"))
     assert "A partir de ahora te hablo en español." in card_text(teams.last_card(teams.personal(sponsor)))
+
+
+async def test_the_welcome_is_in_the_locale_of_the_install(teams: TeamsWorld) -> None:
+    """No person can be asked yet: the installing activity's locale says the welcome's language."""
+    lena = teams.user("5d", "Lena Lang")
+    await teams.say({**teams.install(lena), "locale": "de-DE"})
+    shown = card_text(teams.last_card(teams.personal(lena)))
+    assert "Hallo Lena Lang" in shown and "Schreiben Sie **help**" in shown
