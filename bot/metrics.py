@@ -254,22 +254,21 @@ async def _database_families(db: Database) -> list[Metric]:
             value=gauges.oldest_inbox_seconds,
         ),
     ]
-    if gauges.webhooks is not None:
-        webhooks = GaugeMetricFamily(
-            "pmo_webhook_events",
-            "Webhook events not delivered, by state: pending (waiting or being retried), failed (given up).",
-            labels=["state"],
-        )
-        for state, n in sorted(gauges.webhooks.items()):
-            webhooks.add_metric([state], n)
-        families += [
-            webhooks,
-            GaugeMetricFamily(
-                "pmo_webhook_oldest_due_seconds",
-                "How long the longest-waiting pending webhook event has been due (0 when none is).",
-                value=gauges.oldest_webhook_due_seconds,
-            ),
-        ]
+    webhooks = GaugeMetricFamily(
+        "pmo_webhook_events",
+        "Webhook events not delivered, by state: pending (waiting or being retried), failed (given up).",
+        labels=["state"],
+    )
+    for state, n in sorted(gauges.webhooks.items()):
+        webhooks.add_metric([state], n)
+    families += [
+        webhooks,
+        GaugeMetricFamily(
+            "pmo_webhook_oldest_due_seconds",
+            "How long the longest-waiting pending webhook event has been due (0 when none is).",
+            value=gauges.oldest_webhook_due_seconds,
+        ),
+    ]
     return families
 
 

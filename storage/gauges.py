@@ -11,13 +11,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import KIND_PAINPOINT, KIND_TASTE, Checkin, Delivery, InboxJob, Organisation
+from storage.models import KIND_PAINPOINT, KIND_TASTE, Checkin, Delivery, InboxJob, Organisation, WebhookEvent
 
 CHECKIN_KINDS = (KIND_TASTE, KIND_PAINPOINT)
-WEBHOOK_TABLE = "webhook_events"  # the webhook outbox (CONTRACT section 11), once it is migrated
 
 
 @dataclass
@@ -30,7 +29,7 @@ class Gauges:
     oldest_claim_seconds: float = 0.0
     inbox: dict[str, int] = field(default_factory=dict)  # state -> jobs
     oldest_inbox_seconds: float = 0.0
-    webhooks: dict[str, int] | None = None  # state -> events (pending, failed)
+    webhooks: dict[str, int] = field(default_factory=dict)  # state -> events (pending, failed)
     oldest_webhook_due_seconds: float = 0.0
 
 
@@ -62,14 +61,6 @@ async def checkin_counts(session: AsyncSession, since: dt.datetime) -> dict[tupl
     return counts
 
 
-async def webhook_table_exists(session: AsyncSession) -> bool:
-    if session.bind.dialect.name == "sqlite":
-        found = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = :name"
-    else:
-        found = "SELECT 1 WHERE to_regclass(:name) IS NOT NULL"
-    return (await session.execute(text(found), {"name": WEBHOOK_TABLE})).first() is not None
-
-
 async def read_gauges(session: AsyncSession, now: dt.datetime, window: dt.timedelta) -> Gauges:
     """Every count at once, in one session (one connection for the whole scrape)."""
     gauges = Gauges(checkins=await checkin_counts(session, now - window))
@@ -92,21 +83,14 @@ async def read_gauges(session: AsyncSession, now: dt.datetime, window: dt.timede
         await session.execute(select(func.min(InboxJob.received_at)).where(InboxJob.state != "failed"))
     ).scalar()
     gauges.oldest_inbox_seconds = _age(now, oldest)
-    if await webhook_table_exists(session):
-        gauges.webhooks = {"pending": 0, "failed": 0}
-        counted = text(
-            f"SELECT state, count(*), min(next_attempt_at) FROM {WEBHOOK_TABLE} "
-            "WHERE state IN ('pending', 'failed') GROUP BY state"
-        )
-        for state, n, due in await session.execute(counted):
-            gauges.webhooks[state] = n
-            if state == "pending":
-                gauges.oldest_webhook_due_seconds = _age(now, _datetime(due))
+    gauges.webhooks = {"pending": 0, "failed": 0}
+    counted = (
+        select(WebhookEvent.state, func.count(), func.min(WebhookEvent.next_attempt_at))
+        .where(WebhookEvent.state.in_(("pending", "failed")))
+        .group_by(WebhookEvent.state)
+    )
+    for state, n, due in await session.execute(counted):
+        gauges.webhooks[state] = n
+        if state == "pending":
+            gauges.oldest_webhook_due_seconds = _age(now, due)
     return gauges
-
-
-def _datetime(value: object) -> dt.datetime | None:
-    """A time read through raw SQL: SQLite hands back its text, PostgreSQL a datetime."""
-    if value is None or isinstance(value, dt.datetime):
-        return value
-    return dt.datetime.fromisoformat(str(value))
