@@ -268,18 +268,25 @@ def _write_document(text: str, out: Path | None) -> None:
 
 
 async def story(settings: Settings, args: Any) -> int:
+    """A story as Markdown or HTML, in the organisation's language (PMO_LANGUAGE)."""
     async with opened(settings) as runtime, runtime.db.transaction() as session:
         found = await compute_story(session, runtime.org_id, args.id)
+        language = runtime.services.policy.language
     if found is None:
         raise CliError(f"there is no pain point #{args.id}")
-    _write_document(story_html(found) if args.format == "html" else story_markdown(found), args.out)
+    render = story_html if args.format == "html" else story_markdown
+    _write_document(render(found, language=language), args.out)
     return 0
 
 
 async def stories(settings: Settings, args: Any) -> int:
+    """The track record as Markdown or HTML, in the organisation's language (PMO_LANGUAGE)."""
     async with opened(settings) as runtime, runtime.db.transaction() as session:
         record = await track_record(session, runtime.org_id, days=args.days)
-    _write_document(record_html(record) if args.format == "html" else record_markdown(record), args.out)
+        language = runtime.services.policy.language
+    render = record_html if args.format == "html" else record_markdown
+    _write_document(render(record, language=language), args.out)
+    return 0
 
 
 async def digest(settings: Settings, args: Any) -> int:

@@ -105,7 +105,8 @@ STORY_TYPES = {"md": "text/markdown", "html": "text/html"}
 
 
 async def api_story(request: web.Request) -> web.Response:
-    """`GET /api/v1/stories/ID`: the story as JSON, or `?format=md|html` as the document."""
+    """`GET /api/v1/stories/ID`: the story as JSON (data, in no language), or `?format=md|html` as
+    the document in PMO_LANGUAGE."""
     refusal = _api_refusal(request)
     if refusal is not None:
         return refusal
@@ -125,7 +126,8 @@ async def api_story(request: web.Request) -> web.Response:
     if form == "json":
         return web.json_response(found)
     render = story_html if form == "html" else story_markdown
-    text = await asyncio.to_thread(render, found)  # the chart is drawn off the event loop
+    language = runtime.services.policy.language  # the organisation's (PMO_LANGUAGE): no reader is known
+    text = await asyncio.to_thread(render, found, language=language)  # the chart: off the event loop
     return web.Response(text=text, content_type=STORY_TYPES[form], charset="utf-8")
 
 

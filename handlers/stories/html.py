@@ -4,7 +4,8 @@ Self-contained means no reference outside the file at all: the styles are inline
 chart (handlers/value/charts.py, the same PNG every channel shows) is a `data:` URI, fonts are
 the reader's own. The print styles lay it out on A4: the page's content is never wider than
 the printable width (210 mm less the margins), long words wrap, and a story is not split across
-pages when it fits on one. Every piece of text comes from `sections`, escaped here.
+pages when it fits on one. Every piece of text comes from `sections`, said in the page's language
+(its `<html lang>`) and escaped here.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import base64
 from html import escape
 from typing import Any
 
+from handlers.i18n import SOURCE, say
 from handlers.stories import sections
 from handlers.value.charts import trend_chart
 
@@ -51,20 +53,20 @@ article dl {{ grid-template-columns: 34mm minmax(0, 1fr); margin: 0; }}
 """
 
 
-def _page(title: str, body: list[str]) -> str:
+def _page(title: str, body: list[str], language: str) -> str:
     return "\n".join(
         [
             "<!DOCTYPE html>",
-            '<html lang="en">',
+            f'<html lang="{escape(language)}">',
             "<head>",
             '<meta charset="utf-8">',
             '<meta name="viewport" content="width=device-width, initial-scale=1">',
-            f"<title>{escape(title)}</title>",
+            f"<title>{_html(title, language)}</title>",
             f"<style>{STYLE}</style>",
             "</head>",
             "<body>",
             *body,
-            '<p class="page-footer">Made by the PMO value bot from its own records.</p>',
+            f'<p class="page-footer">{_html(sections.MADE_BY, language)}</p>',
             "</body>",
             "</html>",
             "",
@@ -72,53 +74,59 @@ def _page(title: str, body: list[str]) -> str:
     )
 
 
-def _facts(pairs: list[tuple[str, str]]) -> str:
-    items = "".join(f"<dt>{escape(label)}</dt><dd>{escape(value)}</dd>" for label, value in pairs)
+def _html(text: str, language: str) -> str:
+    """`text` said in `language`, then escaped."""
+    return escape(say(text, language))
+
+
+def _facts(pairs: list[tuple[str, str]], language: str) -> str:
+    items = "".join(
+        f"<dt>{_html(label, language)}</dt><dd>{_html(value, language)}</dd>" for label, value in pairs
+    )
     return f"<dl>{items}</dl>"
 
 
-def _chart(trend: list[dict[str, Any]], caption: str) -> str:
+def _chart(trend: list[dict[str, Any]], caption: str, language: str) -> str:
     png = base64.b64encode(trend_chart({"trend": trend})).decode("ascii")
-    line = sections.trend_line(trend)
+    line = _html(sections.trend_line(trend), language)
     return (
-        f'<figure><img src="data:image/png;base64,{png}" alt="{escape(line)}" width="600" height="300">'
-        f"<figcaption>{escape(caption)}. {escape(line)}</figcaption></figure>"
+        f'<figure><img src="data:image/png;base64,{png}" alt="{line}" width="600" height="300">'
+        f"<figcaption>{_html(caption, language)}. {line}</figcaption></figure>"
     )
 
 
-def story_html(story: dict[str, Any]) -> str:
+def story_html(story: dict[str, Any], *, language: str = SOURCE) -> str:
     steps = sections.steps(story)
     body = [
-        f"<h1>{escape(sections.title(story))}</h1>",
+        f"<h1>{_html(sections.title(story), language)}</h1>",
         f"<blockquote><p>{escape(sections.quote(story))}</p>"
-        f"<footer>{escape(sections.attribution(story))}</footer></blockquote>",
-        _facts(sections.facts(story)),
-        "<h2>Steps taken</h2>",
-        '<ol class="steps">' + "".join(f"<li>{escape(step)}</li>" for step in steps) + "</ol>"
+        f"<footer>{_html(sections.attribution(story), language)}</footer></blockquote>",
+        _facts(sections.facts(story), language),
+        f"<h2>{_html(sections.STEPS_TAKEN, language)}</h2>",
+        '<ol class="steps">' + "".join(f"<li>{_html(step, language)}</li>" for step in steps) + "</ol>"
         if steps
-        else '<p class="lead">No steps were noted.</p>',
-        _chart(story["trend"], f"{story['project']}'s taste check-ins by month"),
+        else f'<p class="lead">{_html(sections.NO_STEPS, language)}</p>',
+        _chart(story["trend"], sections.trend_caption(story), language),
     ]
-    return _page(sections.title(story), body)
+    return _page(sections.title(story), body, language)
 
 
-def _story_article(story: dict[str, Any]) -> str:
-    return (
-        f"<article><h2>{escape(sections.brief_heading(story))}</h2>{_facts(sections.brief(story))}</article>"
-    )
+def _story_article(story: dict[str, Any], language: str) -> str:
+    heading = _html(sections.brief_heading(story), language)
+    return f"<article><h2>{heading}</h2>{_facts(sections.brief(story), language)}</article>"
 
 
-def record_html(record: dict[str, Any]) -> str:
+def record_html(record: dict[str, Any], *, language: str = SOURCE) -> str:
     totals = "".join(
-        f'<div class="total"><b>{escape(value)}</b><span>{escape(label)}</span></div>'
+        f'<div class="total"><b>{_html(value, language)}</b><span>{_html(label, language)}</span></div>'
         for label, value in sections.totals(record)
     )
     body = [
-        f"<h1>{escape(sections.record_title(record))}</h1>",
-        f'<p class="lead">{escape(sections.record_period(record))}</p>',
-        f'<p class="headline">{escape(sections.headline(record))}</p>',
+        f"<h1>{_html(sections.record_title(record), language)}</h1>",
+        f'<p class="lead">{_html(sections.record_period(record), language)}</p>',
+        f'<p class="headline">{_html(sections.headline(record), language)}</p>',
         f'<div class="totals">{totals}</div>',
-        _chart(record["trend"], "The organisation's taste check-ins by month"),
-        *(_story_article(story) for story in record["stories"]),
+        _chart(record["trend"], sections.ORGANISATION_TREND, language),
+        *(_story_article(story, language) for story in record["stories"]),
     ]
-    return _page(sections.record_title(record), body)
+    return _page(sections.record_title(record), body, language)

@@ -1,68 +1,80 @@
-"""A story and the track record as Markdown: the pieces of `sections`, escaped and laid out."""
+"""A story and the track record as Markdown: the pieces of `sections`, said in the document's
+language (handlers.i18n), escaped and laid out."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
+from handlers.i18n import SOURCE, say
 from handlers.stories import sections
 
 _SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")  # inline markup; no value here starts a line
+_BREAKING = re.compile(r"[^\S\xa0\u2007\u202f]+")  # any run of spaces and line breaks, but not
+# the non-breaking spaces a language writes inside a figure (1 250, 41,7 %)
 
 
 def md(text: str) -> str:
-    """Text as Markdown shows it literally: what a sponsor wrote is never read as markup."""
-    return _SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+    """Text as Markdown shows it literally, on one line: what a sponsor wrote is never read as
+    markup."""
+    return _SPECIAL.sub(r"\\\1", _BREAKING.sub(" ", str(text)).strip(" "))
 
 
-def _facts(pairs: list[tuple[str, str]]) -> list[str]:
-    return [f"- **{md(label)}:** {md(value)}" for label, value in pairs]
+def _md(text: str, language: str) -> str:
+    """`text` said in `language`, then escaped."""
+    return md(say(text, language))
 
 
-def _trend(trend: list[dict[str, Any]]) -> list[str]:
-    lines = ["| Month | Responses | CSAT |", "|---|---:|---:|"]
-    lines += [f"| {md(m)} | {n} | {md(c)} |" for m, n, c in sections.trend_rows(trend)]
+def _facts(pairs: list[tuple[str, str]], language: str) -> list[str]:
+    return [f"- **{_md(label, language)}:** {_md(value, language)}" for label, value in pairs]
+
+
+def _trend(trend: list[dict[str, Any]], language: str) -> list[str]:
+    header = " | ".join(_md(word, language) for word in sections.TREND_COLUMNS)
+    lines = [f"| {header} |", "|---|---:|---:|"]
+    lines += [f"| {_md(m, language)} | {n} | {_md(c, language)} |" for m, n, c in sections.trend_rows(trend)]
     return lines
 
 
-def story_markdown(story: dict[str, Any]) -> str:
+def story_markdown(story: dict[str, Any], *, language: str = SOURCE) -> str:
+    steps = [f"- {_md(step, language)}" for step in sections.steps(story)]
     lines = [
-        f"# {md(sections.title(story))}",
+        f"# {_md(sections.title(story), language)}",
         "",
         f"> {md(sections.quote(story))}",
         ">",
-        f"> — {md(sections.attribution(story))}",
+        f"> — {_md(sections.attribution(story), language)}",
         "",
-        *_facts(sections.facts(story)),
+        *_facts(sections.facts(story), language),
         "",
-        "## Steps taken",
+        f"## {_md(sections.STEPS_TAKEN, language)}",
         "",
-        *([f"- {md(step)}" for step in sections.steps(story)] or ["No steps were noted."]),
+        *(steps or [_md(sections.NO_STEPS, language)]),
         "",
-        "## The project's taste check-ins by month",
+        f"## {_md(sections.PROJECT_TREND, language)}",
         "",
-        *_trend(story["trend"]),
+        *_trend(story["trend"], language),
         "",
     ]
     return "\n".join(lines)
 
 
-def record_markdown(record: dict[str, Any]) -> str:
+def record_markdown(record: dict[str, Any], *, language: str = SOURCE) -> str:
     lines = [
-        f"# {md(sections.record_title(record))}",
+        f"# {_md(sections.record_title(record), language)}",
         "",
-        md(sections.record_period(record)),
+        _md(sections.record_period(record), language),
         "",
-        f"**{md(sections.headline(record))}**",
+        f"**{_md(sections.headline(record), language)}**",
         "",
-        *_facts(sections.totals(record)),
+        *_facts(sections.totals(record), language),
         "",
-        "## The organisation's taste check-ins by month",
+        f"## {_md(sections.ORGANISATION_TREND, language)}",
         "",
-        *_trend(record["trend"]),
+        *_trend(record["trend"], language),
         "",
     ]
     for story in record["stories"]:
-        heading = md(sections.brief_heading(story))
-        lines += [f"## \\{heading}", "", *_facts(sections.brief(story)), ""]
+        heading = _md(sections.brief_heading(story), language)
+        lines += [f"## \\{heading}", "", *_facts(sections.brief(story), language), ""]
     return "\n".join(lines)

@@ -10,13 +10,19 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from handlers.i18n import Cat, Day, _, ngettext
+from handlers.i18n import Cat, Day, Num, _, ngettext
 from handlers.painpoints.views import FIXED_LABEL, NOT_YET_LABEL
 from handlers.value.figures import Month, fixed
 from handlers.value.figures import pct as value_pct
 from handlers.views import number
 
 NA = _("n/a")
+STEPS_TAKEN = _("Steps taken")  # the documents' fixed words, said in each document's language
+NO_STEPS = _("No steps were noted.")
+PROJECT_TREND = _("The project's taste check-ins by month")
+ORGANISATION_TREND = _("The organisation's taste check-ins by month")
+TREND_COLUMNS = (_("Month"), _("Responses"), _("CSAT"))
+MADE_BY = _("Made by the PMO value bot from its own records.")
 
 
 def day(iso: str | None) -> str:
@@ -147,6 +153,11 @@ def trend_rows(trend: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
     return [(Month(m["month"]), str(m["responses"]), pct(m["csat_pct"])) for m in trend]
 
 
+def trend_caption(story: dict[str, Any]) -> str:
+    """The caption of a story's chart, naming its project."""
+    return _("%(project)s's taste check-ins by month", project=story["project"])
+
+
 def trend_line(trend: list[dict[str, Any]]) -> str:
     months = Cat(*(Cat(m, " ", c, f" ({n})") for m, n, c in trend_rows(trend)), sep=" · ")
     return _("CSAT by month (responses): %(months)s", months=months)
@@ -160,13 +171,13 @@ def brief_heading(story: dict[str, Any]) -> str:
 def brief(story: dict[str, Any]) -> list[tuple[str, str]]:
     """A story in the track record: the facts a reader compares across fixes."""
     return [
-        ("Reported", attribution(story)),
-        ("What was done", story["fix"] or "not recorded"),
-        ("Measure", measure(story)),
-        ("Days to resolve", days_to_resolve(story)),
-        ("Confirmation", confirmation(story)),
-        ("CSAT before", csat_before(story)),
-        ("CSAT since the fix", csat_after(story)),
+        (_("Reported"), attribution(story)),
+        (_("What was done"), story["fix"] or _("not recorded")),
+        (_("Measure"), measure(story)),
+        (_("Days to resolve"), days_to_resolve(story)),
+        (_("Confirmation"), confirmation(story)),
+        (_("CSAT before"), csat_before(story)),
+        (_("CSAT since the fix"), csat_after(story)),
     ]
 
 
@@ -174,37 +185,67 @@ def brief(story: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def record_title(record: dict[str, Any]) -> str:
-    return "The PMO's track record"
+    return _("The PMO's track record")
 
 
 def record_period(record: dict[str, Any]) -> str:
-    start = day(record["window"]["start"])
-    last = dt.date.fromisoformat(day(record["window"]["end"])) - dt.timedelta(days=1)
-    return f"Pain points resolved from {start} to {last.isoformat()} (UTC), the last {record['window']['days']} days"
+    """The window's first and last day (its end is the exclusive 00:00 UTC after the last)."""
+    window = record["window"]
+    last = dt.date.fromisoformat(window["end"][:10]) - dt.timedelta(days=1)
+    return ngettext(
+        "Pain points resolved from %(start)s to %(end)s (UTC), the last %(days)s day",
+        "Pain points resolved from %(start)s to %(end)s (UTC), the last %(days)s days",
+        window["days"],
+        start=day(window["start"]),
+        end=Day(last),
+        days=Num(window["days"]),
+    )
 
 
 def totals(record: dict[str, Any]) -> list[tuple[str, str]]:
     t = record["totals"]
-    mean = NA if t["mean_improvement_pct"] is None else f"{t['mean_improvement_pct']:+.1f}%"
-    median_days = NA if t["median_days_to_resolve"] is None else f"{t['median_days_to_resolve']:.1f} days"
+    median_days = t["median_days_to_resolve"]
     return [
-        ("Fixes", str(t["fixes"])),
-        ("Measured", str(t["measured"])),
-        ("Mean improvement", mean),
-        ("Confirmed by the sponsor", str(t["confirmed"])),
-        ("Median time to resolve", median_days),
+        (_("Fixes"), Num(t["fixes"])),
+        (_("Measured"), Num(t["measured"])),
+        (_("Mean improvement"), value_pct(t["mean_improvement_pct"], signed=True)),
+        (_("Confirmed by the sponsor"), Num(t["confirmed"])),
+        (
+            _("Median time to resolve"),
+            NA if median_days is None else _("%(days)s days", days=fixed(median_days)),
+        ),
     ]
 
 
 def headline(record: dict[str, Any]) -> str:
-    """The sentence a leader reads first; a figure that is null is left out."""
+    """The sentence a leader reads first; a figure that is null is left out (each case is a whole
+    sentence, its plural chosen by the number of fixes)."""
     t = record["totals"]
     if not t["fixes"]:
-        return "No pain point was resolved in this period."
-    text = f"{t['fixes']} pain point{'s' if t['fixes'] != 1 else ''} fixed"
-    if t["measured"]:
-        text += f", {t['measured']} measured"
-        if t["mean_improvement_pct"] is not None:
-            text += f" ({t['mean_improvement_pct']:+.1f}% on average)"
-    text += f"; {t['confirmed']} confirmed by the sponsor who reported {'it' if t['fixes'] == 1 else 'them'}."
-    return text
+        return _("No pain point was resolved in this period.")
+    figures = {"fixes": Num(t["fixes"]), "measured": Num(t["measured"]), "confirmed": Num(t["confirmed"])}
+    if not t["measured"]:
+        return ngettext(
+            "%(fixes)s pain point fixed; %(confirmed)s confirmed by the sponsor who reported it.",
+            "%(fixes)s pain points fixed; %(confirmed)s confirmed by the sponsor who reported them.",
+            t["fixes"],
+            **figures,
+        )
+    if t["mean_improvement_pct"] is None:
+        return ngettext(
+            "%(fixes)s pain point fixed, %(measured)s measured; "
+            "%(confirmed)s confirmed by the sponsor who reported it.",
+            "%(fixes)s pain points fixed, %(measured)s measured; "
+            "%(confirmed)s confirmed by the sponsor who reported them.",
+            t["fixes"],
+            **figures,
+        )
+    return ngettext(
+        "%(fixes)s pain point fixed, %(measured)s measured (%(mean)s on average); "
+        "%(confirmed)s confirmed by the sponsor who reported it.",
+        "%(fixes)s pain points fixed, %(measured)s measured (%(mean)s on average); "
+        "%(confirmed)s confirmed by the sponsor who reported them.",
+        t["fixes"],
+        mean=value_pct(t["mean_improvement_pct"], signed=True),
+        **figures,
+    )

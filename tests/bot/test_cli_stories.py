@@ -91,3 +91,28 @@ def test_story_and_stories_as_markdown_and_html(tmp_path: Path) -> None:
 
     unwritable = run(tmp_path, "stories", "--out", str(tmp_path / "no" / "such" / "dir.md"))
     assert_one_line_error(unwritable, 1)
+
+
+def test_the_documents_follow_pmo_language(tmp_path: Path) -> None:
+    fixed, _ = seed(tmp_path)
+    german = {"PMO_LANGUAGE": "de"}
+    page = run(tmp_path, "story", str(fixed), "--format", "html", env=german)
+    assert page.returncode == 0, page.stderr
+    assert page.stdout.startswith('<!DOCTYPE html>\n<html lang="de">')
+    assert f"<h1>Geschichte von Pain Point #{fixed}: Apollo</h1>" in page.stdout
+    assert "<dd>Cycle time: 12 → 7 (+41,7\xa0%, niedriger ist besser)</dd>" in page.stdout
+    assert "<dt>Tage bis zur Lösung</dt><dd>10,0 Tage</dd>" in page.stdout
+    assert "<h2>Unternommene Schritte</h2>" in page.stdout
+    for english in ("Steps taken", "Story of pain point", "Days to resolve", "taste check-ins", "Made by"):
+        assert english not in page.stdout
+
+    record = run(tmp_path, "stories", "--days", "30", env=german)
+    assert record.returncode == 0, record.stderr
+    assert record.stdout.startswith("# Die Bilanz des PMO\n")
+    assert "**1 Pain Point behoben, 1 gemessen (+41,7\xa0% im Schnitt);" in record.stdout
+    assert "ein Zeitraum von 30 Tagen" in record.stdout
+
+    french = run(tmp_path, "story", str(fixed), env={"PMO_LANGUAGE": "fr"})
+    assert french.returncode == 0 and french.stdout.startswith(
+        f"# Histoire du point de douleur n° {fixed} : Apollo"
+    )

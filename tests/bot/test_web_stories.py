@@ -87,6 +87,32 @@ async def test_unknown_and_bad_ids_and_formats(client: TestClient, point_id: int
         assert response.status == 400, form
 
 
+async def test_the_documents_follow_pmo_language_and_the_json_stays_data(database_url: str) -> None:
+    environ = {"DATABASE_URL": database_url, "PMO_API_TOKEN": TOKEN, "PMO_LANGUAGE": "de"}
+    rt = await start(load_settings(environ=environ, env_file=None))
+    try:
+        world = await make_world(rt.db)
+        point = await world.add_painpoint(
+            reported_at=utcnow() - dt.timedelta(days=3),
+            status="resolved",
+            resolved_at=utcnow(),
+            fix="Mehr Prüfer",
+        )
+        async with TestClient(TestServer(build_app(rt))) as c:
+            md = await (await c.get(f"/api/v1/stories/{point.id}?format=md", headers=AUTH)).text()
+            assert md.startswith(f"# Geschichte von Pain Point #{point.id}: Apollo\n")
+            assert "- **Was getan wurde:** Mehr Prüfer" in md and "## Unternommene Schritte" in md
+            assert "Es wurden keine Schritte notiert." in md and "No steps" not in md
+            page = await (await c.get(f"/api/v1/stories/{point.id}?format=html", headers=AUTH)).text()
+            assert '<html lang="de">' in page and "<dt>Tage bis zur Lösung</dt>" in page
+            body = await (await c.get(f"/api/v1/stories/{point.id}", headers=AUTH)).json()
+        async with rt.db.sessions() as session:  # the JSON is the computed data, in every language
+            assert body == await story(session, rt.org_id, point.id)
+        assert body["status"] == "resolved" and body["fix"] == "Mehr Prüfer"
+    finally:
+        await rt.aclose()
+
+
 async def test_the_api_is_off_without_a_token(database_url: str) -> None:
     rt = await start(load_settings(environ={"DATABASE_URL": database_url}, env_file=None))
     try:

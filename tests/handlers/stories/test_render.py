@@ -184,6 +184,7 @@ def test_the_track_record_opens_with_the_totals_in_both_documents() -> None:
             assert f"- **{md(label)}:** {md(value)}" in markdown
             assert f"<dt>{html.escape(label)}</dt><dd>{html.escape(value)}</dd>" in page
     assert all(url.startswith("data:image/png;base64,") for url in references(page).urls)
+    assert '<html lang="en">' in page and "<title>The PMO&#x27;s track record</title>" in page
 
 
 def test_an_empty_track_record() -> None:
@@ -192,3 +193,87 @@ def test_an_empty_track_record() -> None:
     assert sections.headline(data) == "No pain point was resolved in this period."
     assert "No pain point was resolved in this period." in record_markdown(data)
     assert "<article>" not in record_html(data)
+
+
+# ---------------------------------------------------------------- in the organisation's language
+
+# the documents' own English words: none may be left in another language's document (what people
+# typed, "Order cycle time (days)" or "Much better, thank you", is theirs and stays as it is; "Status"
+# and "CSAT" are German too)
+ENGLISH = (
+    "Story of pain point", "Steps taken", "No steps were noted", "taste check-ins", "Month", "Responses",
+    "Made by", "Project", "Owner", "What was done", "Measure", "Days to resolve", "confirmation",
+    "In their words", "CSAT before", "since the fix", "lower is better", "resolved", "answers", "impact",
+    "track record", "Pain points", "pain point", "Fixes", "Measured", "Mean improvement",
+    "Confirmed by", "Median time", "Reported", "Confirmation", "n/a", "on average", "sponsor who",
+)  # fmt: skip
+
+
+def english_left(document: str) -> list[str]:
+    return [word for word in ENGLISH if word in document]
+
+
+def test_a_german_story_in_markdown_and_html() -> None:
+    story = a_story()
+    markdown, page = story_markdown(story, language="de"), story_html(story, language="de")
+    assert markdown.startswith("# Geschichte von Pain Point #12: Order-to-Cash\n")
+    assert "> — Sam Sponsor, 01.03.2026 · Auswirkung 4/5" in markdown
+    assert "- **Messgröße:** Order cycle time (days): 12 → 7 (+41,7\xa0%, niedriger ist besser)" in markdown
+    assert "- **Tage bis zur Lösung:** 10,5 Tage" in markdown
+    assert "- **Verantwortlich:** Lena Hoffmann, fällig 20.03.2026" in markdown
+    assert "## Unternommene Schritte" in markdown and "- 03.03.2026 · Called the \\<vendor\\>" in markdown
+    assert "## Geschmacks-Check-ins des Projekts nach Monat" in markdown
+    assert "| Monat | Antworten | CSAT |" in markdown and "| Feb. 26 | 3 | 33,3\xa0% |" in markdown
+    assert page.startswith('<!DOCTYPE html>\n<html lang="de">')
+    assert "<title>Geschichte von Pain Point #12: Order-to-Cash</title>" in page
+    assert (
+        "<h2>Unternommene Schritte</h2>" in page and "<li>05.03.2026 · Signed a second supplier</li>" in page
+    )
+    assert "<dt>Bestätigung des Sponsors</dt><dd>✅ Behoben (12.03.2026)</dd>" in page
+    assert "<figcaption>Geschmacks-Check-ins von Order-to-Cash nach Monat. CSAT nach Monat" in page
+    assert 'alt="CSAT nach Monat (Antworten): Jan. 26' in page
+    assert "Erstellt vom PMO-Bot aus seinen eigenen Aufzeichnungen." in page
+    assert english_left(markdown) == [] and english_left(page) == []
+    # what the sponsor wrote is still escaped, in every language
+    assert "<script>" not in page and "\\<script\\>" in markdown
+    bare = a_story(notes=[])
+    assert "Es wurden keine Schritte notiert." in story_markdown(bare, language="de")
+    assert '<p class="lead">Es wurden keine Schritte notiert.</p>' in story_html(bare, language="de")
+
+
+def test_a_german_track_record() -> None:
+    data = record(a_story(), a_story(painpoint=13, measure=None))
+    markdown, page = record_markdown(data, language="de"), record_html(data, language="de")
+    assert markdown.startswith("# Die Bilanz des PMO\n")
+    period = "Vom 02.07.2025 bis 01.07.2026 (UTC) gelöste Pain Points, ein Zeitraum von 365 Tagen"
+    headline = "2 Pain Points behoben, 1 gemessen (+41,7\xa0% im Schnitt); 1 vom Sponsor bestätigt, der sie gemeldet hat."
+    assert period in markdown and f"**{headline}**" in markdown
+    assert "- **Mittlere Verbesserung:** +41,7\xa0%" in markdown and "- **Gemeldet:** Sam Sponsor" in markdown
+    assert "- **Mediane Zeit bis zur Lösung:** 10,5 Tage" in markdown
+    assert "## Geschmacks-Check-ins der Organisation nach Monat" in markdown
+    assert '<html lang="de">' in page and f'<p class="headline">{headline}</p>' in page
+    assert '<div class="total"><b>2</b><span>Behebungen</span></div>' in page
+    assert "<dt>Bestätigung</dt><dd>✅ Behoben (12.03.2026)</dd>" in page
+    assert english_left(markdown) == [] and english_left(page) == []
+    empty = record()
+    assert "In diesem Zeitraum wurde kein Pain Point gelöst." in record_markdown(empty, language="de")
+
+
+def test_a_french_track_record_writes_french_numbers() -> None:
+    data = record(a_story())
+    data["totals"].update(fixes=1250, measured=1000, confirmed=1)
+    headline = sections.headline(data)
+    assert headline == (
+        "1,250 pain points fixed, 1,000 measured (+41.7% on average); 1 confirmed by the sponsor who reported them."
+    )
+    french = (
+        "1\u202f250 points de douleur corrigés, dont 1\u202f000 avec mesure (+41,7\xa0% en moyenne) ; "
+        "1 avec la confirmation du sponsor qui les a signalés."
+    )
+    assert f"**{french}**" in record_markdown(data, language="fr")
+    page = record_html(data, language="fr")
+    assert '<html lang="fr">' in page and f'<p class="headline">{french}</p>' in page
+    assert "Points de douleur résolus du 2 juil. 2025 au 1 juil. 2026 (UTC)" in page
+    one = record(a_story(measure=None))
+    single = "**1 point de douleur corrigé ; 1 avec la confirmation du sponsor qui l'a signalé.**"
+    assert single in record_markdown(one, language="fr")
