@@ -167,7 +167,7 @@ async def _run(command: str, args: Any, settings: Settings) -> int:
     try:
         return await handlers[command](settings, args)
     except cli.CliError as exc:
-        print(f"app.py {command}: {exc}", file=sys.stderr)
+        print(f"app.py {command}: {exc.said(settings.pmo_language)}", file=sys.stderr)
         return exc.status
 
 

@@ -1,4 +1,10 @@
-"""What each command of app.py does, on top of the runtime."""
+"""What each command of app.py does, on top of the runtime.
+
+What a command prints is said in the organisation's language (PMO_LANGUAGE, known before the
+database is opened): its sentences are lazy texts (handlers.i18n), and so is every CliError's
+message, which app.py says in that language. JSON (`value --json`), CSV, logs and argparse's
+--help stay English.
+"""
 
 from __future__ import annotations
 
@@ -24,6 +30,7 @@ from handlers.commands.run import run_command
 from handlers.csv.api import export_csv, import_csv_file
 from handlers.digest.settings import schedule_of as digest_schedule
 from handlers.digest.view import build_digest, days_for, digest_text
+from handlers.i18n import SOURCE, _, ngettext, say
 from handlers.people import identify
 from handlers.ports import Caller
 from handlers.stories.compute import story as compute_story
@@ -32,6 +39,7 @@ from handlers.stories.html import record_html, story_html
 from handlers.stories.markdown import record_markdown, story_markdown
 from handlers.value.report import compute_value
 from handlers.value.view import value_text
+from handlers.views import localize
 from handlers.webhooks.queue import listing as webhook_listing
 from storage.db import DatabaseUrlError, async_url, shown_url, unavailable_reason, utcnow
 from storage.queries import find_project
@@ -39,14 +47,27 @@ from storage.queries import find_project
 log = logging.getLogger("pmo")
 
 SHELL_ID = "shell"  # the identity of whoever runs `app.py pmo …`: an admin by definition
+WEBHOOKS_OFF = _(
+    "Webhooks are off (PMO_WEBHOOK_URL and PMO_WEBHOOK_SECRET are unset); no events are recorded."
+)
 
 
 class CliError(Exception):
-    """A failure the user can act on: printed in one line, with an exit status."""
+    """A failure the user can act on: printed in one line, with an exit status. Its message may
+    be a lazy text: `said` gives it in the organisation's language."""
 
     def __init__(self, message: str, status: int = 1) -> None:
         super().__init__(message)
+        self.message = message
         self.status = status
+
+    def said(self, language: str) -> str:
+        return say(self.message, language)
+
+
+def _say(settings: Settings, text: str) -> str:
+    """A sentence of the command line in the organisation's language."""
+    return say(text, settings.pmo_language)
 
 
 @asynccontextmanager
@@ -64,7 +85,9 @@ async def opened(settings: Settings) -> AsyncIterator[Runtime]:
         raise CliError(str(exc), 2) from None
     except (OSError, DBAPIError) as exc:
         reason = unavailable_reason(exc, async_url(settings.database_url)) or _first_line(exc)
-        raise CliError(f"cannot open the database: {reason} ({_shown(settings)})") from None
+        raise CliError(
+            _("cannot open the database: %(reason)s (%(where)s)", reason=reason, where=_shown(settings))
+        ) from None
     async with runtime:
         try:
             yield runtime
@@ -72,7 +95,9 @@ async def opened(settings: Settings) -> AsyncIterator[Runtime]:
             reason = unavailable_reason(exc, runtime.db.url)
             if reason is None:
                 raise
-            raise CliError(f"cannot use the database: {reason} ({_shown(settings)})") from None
+            raise CliError(
+                _("cannot use the database: %(reason)s (%(where)s)", reason=reason, where=_shown(settings))
+            ) from None
 
 
 def _shown(settings: Settings) -> str:
@@ -88,7 +113,7 @@ def _first_line(exc: BaseException) -> str:
 
 async def migrate(settings: Settings, args: Any) -> int:
     async with opened(settings) as runtime:
-        print(f"Database schema is up to date ({runtime.db.safe_url}).")
+        print(_say(settings, _("Database schema is up to date (%(url)s).", url=runtime.db.safe_url)))
     return 0
 
 
@@ -103,7 +128,10 @@ async def _serve(settings: Settings, args: Any, runtime: Runtime) -> int:
     try:
         await runtime.serve(settings.host, settings.port)
     except OSError as exc:
-        raise CliError(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}") from None
+        where = f"{settings.host}:{settings.port}"
+        raise CliError(
+            _("cannot listen on %(where)s: %(reason)s", where=where, reason=_reason(exc))
+        ) from None
     gc.collect()
     gc.freeze()  # start-up objects out of the cyclic GC's scans: 10-20 ms pauses instead of 100-200 ms
     where = f"http://{settings.host}:{settings.port}/"
@@ -139,7 +167,7 @@ async def _started(runtime: Runtime) -> None:
         await runtime.start_platforms()
     except Exception as exc:
         log.debug("a platform failed to start", exc_info=True)
-        raise CliError(f"cannot start the platforms: {_first_line(exc)}") from None
+        raise CliError(_("cannot start the platforms: %(reason)s", reason=_first_line(exc))) from None
 
 
 def _stop_on_signals() -> asyncio.Event:
@@ -155,7 +183,7 @@ async def deliveries(settings: Settings, args: Any) -> int:
     """What the clock sent and what failed, newest first."""
     async with opened(settings) as runtime, runtime.db.transaction() as session:
         view = await delivery_listing(session, failed_only=args.failed, limit=args.limit)
-    print(view.as_text())
+    print(localize(view, settings.pmo_language).as_text())
     return 0
 
 
@@ -164,8 +192,8 @@ async def webhooks(settings: Settings, args: Any) -> int:
     async with opened(settings) as runtime, runtime.db.transaction() as session:
         view = await webhook_listing(session, failed_only=args.failed, limit=args.limit, now=utcnow())
     if not settings.webhooks:
-        print("Webhooks are off (PMO_WEBHOOK_URL and PMO_WEBHOOK_SECRET are unset); no events are recorded.")
-    print(view.as_text())
+        print(_say(settings, WEBHOOKS_OFF))
+    print(localize(view, settings.pmo_language).as_text())
     return 0
 
 
@@ -175,11 +203,11 @@ async def demo(settings: Settings, args: Any) -> int:
             async with runtime.db.transaction() as session:
                 summary = await load_demo(session, runtime.org_id)
         except DemoError as error:
-            raise CliError(str(error), 1) from error
+            raise CliError(error.args[0], 1) from error
         if summary.projects:
-            print(f"Demo organisation loaded: {summary}.")
+            print(_say(settings, _("Demo organisation loaded: %(summary)s.", summary=summary.text())))
         else:
-            print("The demo organisation is already in this database.")
+            print(_say(settings, _("The demo organisation is already in this database.")))
         if args.no_serve:
             return 0
         return await _serve(settings, args, runtime)
@@ -189,18 +217,20 @@ def _check_csv_file(path: Path) -> None:
     """A FILE argument that cannot be imported: status 2 when it is not a readable file, 1 when
     it is not UTF-8 text (what a row of a text file cannot be is told row by row)."""
     if path.is_dir():
-        raise CliError(f"{path} is a directory, not a CSV file", 2)
+        raise CliError(_("%(path)s is a directory, not a CSV file", path=str(path)), 2)
     if not path.exists():
-        raise CliError(f"no such file: {path}", 2)
+        raise CliError(_("no such file: %(path)s", path=str(path)), 2)
     try:
         with path.open("rb") as stream:
             head = stream.read(8192)
     except OSError as exc:
-        raise CliError(f"cannot read {path}: {exc.strerror or exc}", 2) from None
+        raise CliError(
+            _("cannot read %(path)s: %(reason)s", path=str(path), reason=_reason(exc)), 2
+        ) from None
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise CliError(f"{path} is UTF-16 text; save it as CSV UTF-8 and import that")
+        raise CliError(_("%(path)s is UTF-16 text; save it as CSV UTF-8 and import that", path=str(path)))
     if b"\x00" in head:
-        raise CliError(f"{path} is not a CSV file: it holds binary data, not UTF-8 text")
+        raise CliError(_("%(path)s is not a CSV file: it holds binary data, not UTF-8 text", path=str(path)))
 
 
 async def import_file(settings: Settings, args: Any) -> int:
@@ -212,12 +242,28 @@ async def import_file(settings: Settings, args: Any) -> int:
             await session.rollback()
     if not result.ok:
         for problem in result.errors:
-            print(f"{path}: line {problem.line}: {problem.reason}", file=sys.stderr)
-        print(f"Nothing was imported: {len(result.errors)} bad row(s).", file=sys.stderr)
+            line = _(
+                "%(path)s: line %(line)s: %(reason)s",
+                path=str(path),
+                line=problem.line,
+                reason=problem.reason,
+            )
+            print(_say(settings, line), file=sys.stderr)
+        bad = ngettext(
+            "Nothing was imported: %(n)s bad row(s).",
+            "Nothing was imported: %(n)s bad row(s).",
+            len(result.errors),
+        )
+        print(_say(settings, bad), file=sys.stderr)
         return 1
-    print(
-        f"Imported {args.kind}: {result.created} created, {result.updated} updated, {result.skipped} unchanged."
+    done = _(
+        "Imported %(kind)s: %(created)s created, %(updated)s updated, %(unchanged)s unchanged.",
+        kind=args.kind,
+        created=result.created,
+        updated=result.updated,
+        unchanged=result.skipped,
     )
+    print(_say(settings, done))
     return 0
 
 
@@ -231,8 +277,12 @@ async def export(settings: Settings, args: Any) -> int:
             with args.out.open("w", encoding="utf-8", newline="") as out:
                 rows = await export_csv(session, runtime.org_id, args.kind, out)
         except OSError as exc:
-            raise CliError(f"cannot write {args.out}: {exc.strerror or exc}") from None
-    print(f"Wrote {rows} {args.kind} rows to {args.out}.", file=sys.stderr)
+            raise CliError(_cannot_write(args.out, exc)) from None
+    wrote = ngettext(
+        "Wrote %(n)s %(kind)s rows to %(path)s.", "Wrote %(n)s %(kind)s rows to %(path)s.", rows,
+        kind=args.kind, path=str(args.out),
+    )  # fmt: skip
+    print(_say(settings, wrote), file=sys.stderr)
     return 0
 
 
@@ -242,7 +292,7 @@ async def value(settings: Settings, args: Any) -> int:
         if args.project:
             project = await find_project(session, runtime.org_id, args.project)
             if project is None:
-                raise CliError(f"there is no project named '{args.project}'")
+                raise CliError(_("there is no project named '%(project)s'", project=args.project))
         report = await compute_value(
             session,
             runtime.org_id,
@@ -251,20 +301,29 @@ async def value(settings: Settings, args: Any) -> int:
             days=args.days,
             currency=settings.pmo_currency,
         )
-    print(json.dumps(report, indent=2) if args.json else value_text(report))
+    print(json.dumps(report, indent=2) if args.json else value_text(report, settings.pmo_language))
     return 0
 
 
-def _write_document(text: str, out: Path | None) -> None:
-    """A story or the track record to --out, or to stdout."""
+def _write_document(text: str, out: Path | None, language: str = SOURCE) -> None:
+    """A story or the track record to --out, or to stdout; "Wrote FILE." in `language`."""
     if out is None:
         sys.stdout.write(text)
         return
     try:
         out.write_text(text, encoding="utf-8")
     except OSError as exc:
-        raise CliError(f"cannot write {out}: {exc.strerror or exc}") from None
-    print(f"Wrote {out}.", file=sys.stderr)
+        raise CliError(_cannot_write(out, exc)) from None
+    print(say(_("Wrote %(path)s.", path=str(out)), language), file=sys.stderr)
+
+
+def _reason(exc: OSError) -> str:
+    """What the system said, as it said it (its words are the operating system's)."""
+    return exc.strerror or str(exc)
+
+
+def _cannot_write(path: Path, exc: OSError) -> str:
+    return _("cannot write %(path)s: %(reason)s", path=str(path), reason=_reason(exc))
 
 
 async def story(settings: Settings, args: Any) -> int:
@@ -273,9 +332,9 @@ async def story(settings: Settings, args: Any) -> int:
         found = await compute_story(session, runtime.org_id, args.id)
         language = runtime.services.policy.language
     if found is None:
-        raise CliError(f"there is no pain point #{args.id}")
+        raise CliError(_("there is no pain point #%(id)s", id=args.id))
     render = story_html if args.format == "html" else story_markdown
-    _write_document(render(found, language=language), args.out)
+    _write_document(render(found, language=language), args.out, language)
     return 0
 
 
@@ -285,7 +344,7 @@ async def stories(settings: Settings, args: Any) -> int:
         record = await track_record(session, runtime.org_id, days=args.days)
         language = runtime.services.policy.language
     render = record_html if args.format == "html" else record_markdown
-    _write_document(render(record, language=language), args.out)
+    _write_document(render(record, language=language), args.out, language)
     return 0
 
 
@@ -299,7 +358,7 @@ async def digest(settings: Settings, args: Any) -> int:
         built = await build_digest(
             session, runtime.org_id, days=days, today=today, chart=False, currency=currency
         )
-    print(digest_text(built))
+    print(digest_text(built, settings.pmo_language))
     return 0
 
 
@@ -328,6 +387,7 @@ async def teams_package(settings: Settings, args: Any) -> int:
     except PackageError as exc:
         raise CliError(str(exc), 2) from None
     except OSError as exc:
-        raise CliError(f"cannot write {out}: {exc.strerror or exc}") from None
-    print(f"Wrote {out}: upload it in Teams (Apps → Manage your apps → Upload an app).")
+        raise CliError(_cannot_write(out, exc)) from None
+    wrote = _("Wrote %(path)s: upload it in Teams (Apps → Manage your apps → Upload an app).", path=str(out))
+    print(_say(settings, wrote))
     return 0

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.checkins.lifecycle import CLOSE_AFTER, REMIND_AFTER, history_entry, new_checkin
 from handlers.checkins.views import taste_question
+from handlers.i18n import Cat, _, ngettext
 from storage.db import utcnow
 from storage.models import (
     DAYS,
@@ -67,9 +68,17 @@ class DemoSummary:
     outcomes: int = 0
 
     def __str__(self) -> str:
-        return (
-            f"{self.projects} projects, {self.people} people, {self.checkins} check-ins, "
-            f"{self.painpoints} pain points, {self.outcomes} outcomes"
+        return str(self.text())
+
+    def text(self) -> str:
+        """What was added, as a lazy text (`python app.py demo` says it in PMO_LANGUAGE)."""
+        return Cat(
+            ngettext("%(n)s project", "%(n)s projects", self.projects),
+            ngettext("%(n)s person", "%(n)s people", self.people),
+            ngettext("%(n)s check-in", "%(n)s check-ins", self.checkins),
+            ngettext("%(n)s pain point", "%(n)s pain points", self.painpoints),
+            ngettext("%(n)s outcome", "%(n)s outcomes", self.outcomes),
+            sep=", ",
         )
 
 
@@ -706,8 +715,11 @@ async def load_demo(
     for spec in PROJECTS[1:]:
         if await find_project(session, org_id, spec.name) is not None:
             raise DemoError(
-                f"This organisation already has a project called '{spec.name}', so the demo would clash "
-                "with it; load the demo into an empty database."
+                _(
+                    "This organisation already has a project called '%(project)s', so the demo would "
+                    "clash with it; load the demo into an empty database.",
+                    project=spec.name,
+                )
             )
 
     loader = _Loader(session, org_id, today, now, random.Random(seed))

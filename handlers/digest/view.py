@@ -17,11 +17,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.i18n import Cat, _, ngettext
+from handlers.i18n import SOURCE, Cat, _, ngettext
 from handlers.value.charts import trend_chart
 from handlers.value.report import compute_value
 from handlers.value.view import pct, signed, trend_arrow, value_view
-from handlers.views import Fact, View
+from handlers.views import Fact, View, localize
 from storage.models import Project
 
 DAYS = {"weekly": 7, "monthly": 30, "off": 30}  # `off` still answers `digest now`: a month
@@ -122,6 +122,6 @@ def with_chart(digest: Digest) -> Digest:
     return Digest(digest.report, view)
 
 
-def digest_text(digest: Digest) -> str:
-    """Plain text (`python app.py digest`): the same view, its trend as a line."""
-    return digest.view.as_text()
+def digest_text(digest: Digest, language: str = SOURCE) -> str:
+    """Plain text (`python app.py digest`, in PMO_LANGUAGE): the same view, its trend as a line."""
+    return localize(digest.view, language).as_text()

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.i18n import Cat, Day, _, ngettext
+from handlers.i18n import SOURCE, Cat, Day, _, ngettext
 from handlers.tastes import TASTES
 from handlers.value.charts import trend_chart
 from handlers.value.figures import NA as _NA
@@ -23,7 +23,7 @@ from handlers.value.figures import Month, Percent, amount, fixed
 from handlers.value.figures import pct as _pct
 from handlers.value.headline import headline as say_headline
 from handlers.value.report import compute_value
-from handlers.views import Fact, Section, View, number
+from handlers.views import Fact, Section, View, localize, number
 
 NA = _NA
 
@@ -399,9 +399,10 @@ def value_view(
     )
 
 
-def value_text(report: dict[str, Any]) -> str:
-    """Readable plain text for the CLI: the same view, in the same order, without the picture."""
-    return value_view(report, chart=False).as_text()
+def value_text(report: dict[str, Any], language: str = SOURCE) -> str:
+    """Readable plain text for the CLI (in PMO_LANGUAGE): the same view, in the same order,
+    without the picture."""
+    return localize(value_view(report, chart=False), language).as_text()
 
 
 async def organisation_view(

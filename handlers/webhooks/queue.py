@@ -15,11 +15,13 @@ from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from handlers.i18n import Cat, _, ngettext
 from handlers.views import Fact, View
 from storage.db import Database
 from storage.models import WebhookEvent
 
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
+STATE_WORDS = {PENDING: _("pending"), DELIVERED: _("delivered"), FAILED: _("failed")}  # as staff read them
 
 
 async def due(session: AsyncSession, now: dt.datetime, limit: int) -> list[WebhookEvent]:
@@ -123,21 +125,35 @@ async def listing(
     query = select(WebhookEvent).order_by(WebhookEvent.id.desc()).limit(limit)
     if failed_only:
         query = query.where(WebhookEvent.state == FAILED)
-    lines = []
-    for event in await session.scalars(query):
-        line = f"{event.event_id} · {event.type} · {event.state} · {event.attempts} attempt(s)"
-        if event.state == DELIVERED:
-            line += f" · delivered {_when(event.delivered_at)}"
-        elif event.state == PENDING:
-            held = event.lease_until is not None and (now is None or event.lease_until > now)
-            line += " · being sent now" if held else f" · next attempt {_when(event.next_attempt_at)}"
-        if event.last_error and event.state != DELIVERED:
-            line += f" · last error: {event.last_error}"
-        lines.append(line)
-    title = "Failed webhook events" if failed_only else "Webhook events"
-    shown = f"{len(lines)} newest" if lines else "none"
+    lines = [_line(event, now) for event in await session.scalars(query)]
     return View(
-        title=f"{title} ({shown})",
-        facts=tuple(Fact(state, str(n)) for state, n in sorted(counts.items())),
-        lines=tuple(lines) or ("Nothing to show.",),
+        title=_title(failed_only, len(lines)),
+        facts=tuple(Fact(STATE_WORDS.get(state, state), str(n)) for state, n in sorted(counts.items())),
+        lines=tuple(lines) or (_("Nothing to show."),),
     )
+
+
+def _line(event: WebhookEvent, now: dt.datetime | None) -> str:
+    """One event: its id and type (the receiver's words), its state, what comes next or went wrong."""
+    parts = [f"{event.event_id} · {event.type} · ", STATE_WORDS.get(event.state, event.state), " · "]
+    parts.append(ngettext("%(n)s attempt(s)", "%(n)s attempt(s)", event.attempts))
+    if event.state == DELIVERED:
+        parts += [" · ", _("delivered %(when)s", when=_when(event.delivered_at))]
+    elif event.state == PENDING:
+        held = event.lease_until is not None and (now is None or event.lease_until > now)
+        next_ = _("being sent now") if held else _("next attempt %(when)s", when=_when(event.next_attempt_at))
+        parts += [" · ", next_]
+    if event.last_error and event.state != DELIVERED:
+        parts += [" · ", _("last error: %(error)s", error=event.last_error)]
+    return Cat(*parts)
+
+
+def _title(failed_only: bool, shown: int) -> str:
+    """One whole title per case, so each language words it its own way."""
+    if failed_only:
+        if not shown:
+            return _("Failed webhook events (none)")
+        return ngettext("Failed webhook events (%(n)s newest)", "Failed webhook events (%(n)s newest)", shown)
+    if not shown:
+        return _("Webhook events (none)")
+    return ngettext("Webhook events (%(n)s newest)", "Webhook events (%(n)s newest)", shown)
