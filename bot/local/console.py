@@ -28,12 +28,14 @@ from aiohttp import web
 from sqlalchemy import func, select
 
 from bot.local.channel import PLATFORM
+from bot.local.words import words_in
 from bot.platform import PlatformContext
 from bot.work import Unrecorded
-from handlers.i18n import say
+from handlers.i18n import LANGUAGES, say
 from handlers.ids import as_id
 from handlers.inbox import NOT_RECORDED, Job
 from handlers.interactions import act
+from handlers.languages import language_of
 from handlers.people import identify
 from handlers.ports import Caller
 from handlers.views import View
@@ -74,6 +76,7 @@ def add_console_routes(app: web.Application, context: PlatformContext) -> None:
     app.router.add_get("/", console.guarded(console.index))
     app.router.add_static("/console/static/", STATIC)
     api = {
+        ("GET", "words"): console.words,
         ("GET", "people"): console.people,
         ("POST", "people"): console.add_person,
         ("GET", "inbox"): console.inbox,
@@ -158,6 +161,31 @@ class Console:
 
     async def index(self, request: web.Request) -> web.StreamResponse:
         return web.FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+
+    # ---- the page's own words ---------------------------------------------------------------
+
+    async def words(self, request: web.Request) -> web.Response:
+        """The page's labels in the language of `?person=ID` (the one the bot speaks with them), of
+        `?language=xx`, or, before anybody is chosen, PMO_LANGUAGE."""
+        language = await self.page_language(request.query.get("person"), request.query.get("language"))
+        return web.json_response({"language": language, "words": words_in(language)})
+
+    async def page_language(self, person: str | None, language: str | None) -> str:
+        default = self.context.services.policy.language
+        if person is not None and language is not None:
+            raise BadInput("Say a person or a language, not both.")
+        if language is not None:
+            code = language.strip().lower()
+            if code not in LANGUAGES:
+                raise BadInput(
+                    f"'{code[:20]}' is not a language of the bot; say one of {', '.join(LANGUAGES)}."
+                )
+            return code
+        if person is None:
+            return default
+        person_id = (await self.person(person)).id
+        async with self.context.db.transaction() as session:
+            return await language_of(session, person_id, default)
 
     # ---- people --------------------------------------------------------------------------
 

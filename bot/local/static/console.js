@@ -1,12 +1,19 @@
 // The local console's page: pick who you are, read what the bot sent you, answer it, run /pmo.
 // It renders the core's neutral views (View.to_dict()) and never builds HTML from text, so nothing a
 // person types can become markup. No framework, no build step, no network beyond this server.
+// Its own words (labels, hints, empty states) come from the server (bot/local/words.py) in the
+// language of the person it acts as; index.html holds them in English for a page without JavaScript.
 "use strict";
 
 const API = "/console/api/";
 const POLL_MS = 2500;
 const PEOPLE_EVERY = 4; // refresh the people list every 4th poll (badges change as projects are added)
 const CHANNEL_NAME = /^#[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$/; // as the server checks it
+// The two words a page needs when it could not fetch any (the server is down), as words.py says them.
+const OFFLINE = {
+  not_answering: "The bot is not answering. Is the server still running?",
+  server_answered: "The server answered %(status)s.",
+};
 
 const state = {
   people: [],
@@ -16,6 +23,8 @@ const state = {
   timelines: new Map(), // "p:<id>" or "c:<name>" -> timeline
   polling: false,
   ticks: 0,
+  words: null, // key -> the page's word in `language`, placeholders unfilled (GET words)
+  language: "en",
 };
 
 const $ = (selector) => document.querySelector(selector);
@@ -32,7 +41,7 @@ async function api(method, path, body) {
   try {
     response = await fetch(API + path, init);
   } catch (err) {
-    throw new Error("The bot is not answering. Is the server still running?");
+    throw new Error(word("not_answering"));
   }
   let data = null;
   try {
@@ -41,7 +50,7 @@ async function api(method, path, body) {
     data = null;
   }
   if (!response.ok) {
-    throw new Error((data && data.error) || `The server answered ${response.status}.`);
+    throw new Error((data && data.error) || wordText("server_answered", { status: response.status }));
   }
   return data;
 }
@@ -50,6 +59,75 @@ function setStatus(message) {
   const status = $("#status");
   status.textContent = message || "";
   status.hidden = !message;
+}
+
+// ---- the page's own words -----------------------------------------------------------------------------
+
+function word(key) {
+  return (state.words && state.words[key]) || OFFLINE[key] || key;
+}
+
+// A word's text and what fills its `%(name)s` placeholders, in the translation's order. `make(name)`
+// gives a node (a <code> with an English command) or a string; an unknown placeholder stays visible.
+function fill(template, make) {
+  return template
+    .split(/%\((\w+)\)s/)
+    .map((part, index) => {
+      if (index % 2 === 0) return part;
+      const made = make(part);
+      return made === undefined || made === null ? `%(${part})s` : made;
+    })
+    .filter((part) => part !== "");
+}
+
+function wordText(key, values) {
+  return fill(word(key), (name) => (values && name in values ? String(values[name]) : undefined)).join("");
+}
+
+// The word as nodes to append: text, and the given elements where its placeholders are.
+function wordNodes(key, slots) {
+  return fill(word(key), (name) => (slots ? slots[name] : undefined));
+}
+
+// Every marked element of index.html in the current words: `data-word` its content (its children
+// marked `data-slot` put back where the word's placeholders are), `data-word-ATTR` an attribute
+// (placeholders filled from the element's own `data-NAME`).
+function applyWords() {
+  document.documentElement.lang = state.language;
+  for (const node of document.querySelectorAll("[data-word]")) {
+    const slots = {};
+    for (const child of node.children) {
+      if (child.dataset.slot) slots[child.dataset.slot] = child;
+    }
+    node.replaceChildren(...fill(word(node.dataset.word), (name) => (slots[name] ? slots[name].cloneNode(true) : undefined)));
+  }
+  for (const attr of ["aria-label", "placeholder"]) {
+    for (const node of document.querySelectorAll(`[data-word-${attr}]`)) {
+      node.setAttribute(attr, wordText(node.getAttribute(`data-word-${attr}`), node.dataset));
+    }
+  }
+}
+
+// Fetch the words of the person the page acts as (or PMO_LANGUAGE's before anybody is chosen) and,
+// when their language changed, say the page again in it: labels, picker, badges, empty states, and
+// the bot's messages' frames (each drawn again at the next refresh).
+async function loadWords(person) {
+  const data = await api("GET", person === null ? "words" : `words?person=${person}`);
+  if (person !== null && state.me !== person) return; // switched while waiting
+  if (state.words && data.language === state.language) return;
+  state.words = data.words;
+  state.language = data.language;
+  applyWords();
+  for (const tl of state.timelines.values()) tl.views.clear();
+  if ($("#person").options.length) drawPicker(state.me);
+  showBadges();
+  if ($("#timeline").childElementCount && state.me !== null) {
+    showTimeline($("#timeline"), timeline(`p:${state.me}`), dmEmptyState());
+  }
+  if ($("#channel-timeline").childElementCount) {
+    const tl = state.channel ? timeline(`c:${state.channel}`) : null;
+    showTimeline($("#channel-timeline"), tl, channelEmptyState(state.channel));
+  }
 }
 
 // ---- small helpers ---------------------------------------------------------------------------------
@@ -100,9 +178,9 @@ function rich(text) {
 function when(iso) {
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return "";
-  const time = date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  const time = date.toLocaleTimeString(state.language, { hour: "2-digit", minute: "2-digit" });
   const today = new Date().toDateString() === date.toDateString();
-  return today ? time : `${date.toLocaleDateString([], { day: "numeric", month: "short" })} ${time}`;
+  return today ? time : `${date.toLocaleDateString(state.language, { day: "numeric", month: "short" })} ${time}`;
 }
 
 function me() {
@@ -144,7 +222,7 @@ function renderView(view, ctx) {
   if (view.chart) {
     box.append(
       el("figure", { class: "chart" },
-        el("img", { src: `data:image/png;base64,${view.chart}`, alt: view.chart_alt || "Chart" })),
+        el("img", { src: `data:image/png;base64,${view.chart}`, alt: view.chart_alt || word("chart") })),
     );
   }
   let form = null;
@@ -158,7 +236,7 @@ function renderView(view, ctx) {
         class: "attachment",
         href: `data:${file.mime || "application/octet-stream"};base64,${file.content}`,
         download: file.filename,
-      }, `⬇ Download ${file.filename}`),
+      }, wordText("download", { file: file.filename })),
     );
   }
   return box;
@@ -202,7 +280,7 @@ function renderForm(spec, ctx) {
       control = el("textarea", { name: field.name, rows: 3, maxlength: 3000, placeholder: field.placeholder || null });
     } else if (field.kind === "choice") {
       control = el("select", { name: field.name },
-        el("option", { value: "", text: "Choose…" }),
+        el("option", { value: "", text: word("choose") }),
         ...field.options.map(([value, label]) => el("option", { value, text: label })));
     } else {
       control = el("input", { name: field.name, maxlength: 3000, placeholder: field.placeholder || null });
@@ -210,7 +288,7 @@ function renderForm(spec, ctx) {
     control.required = field.required !== false;
     form.append(el("label", { class: "field" }, el("span", { text: field.label }), control));
   }
-  const submit = el("button", { type: "submit", class: "primary", text: spec.submit_label || "Send" });
+  const submit = el("button", { type: "submit", class: "primary", text: spec.submit_label || word("send") });
   form.append(el("div", { class: "row end" }, submit));
   form.addEventListener("submit", (event) => {
     event.preventDefault();
@@ -267,9 +345,11 @@ function messageNode(tl, message) {
   const edited = message.updated_at !== message.created_at;
   const node = el("article", { class: "msg bot", "data-id": message.id },
     el("header", { class: "meta" },
-      el("span", { class: "sender", text: "PMO bot" }),
+      el("span", { class: "sender", text: word("pmo_bot") }),
       el("time", { datetime: message.created_at, text: when(message.created_at) }),
-      edited ? el("span", { class: "edited", title: `updated ${when(message.updated_at)}`, text: "edited" }) : null),
+      edited
+        ? el("span", { class: "edited", title: wordText("updated_at", { time: when(message.updated_at) }), text: word("edited") })
+        : null),
     renderView(message.view, actions(tl, message.id)));
   return node;
 }
@@ -304,8 +384,8 @@ function appendMine(tl, text) {
 function appendReply(tl, view) {
   const node = el("article", { class: "msg bot ephemeral" },
     el("header", { class: "meta" },
-      el("span", { class: "sender", text: "PMO bot" }),
-      el("span", { class: "only-you", text: "only you can see this" })));
+      el("span", { class: "sender", text: word("pmo_bot") }),
+      el("span", { class: "only-you", text: word("only_you") })));
   node.append(renderView(view, actions(tl, null, node)));
   tl.el.append(node);
   return node;
@@ -409,23 +489,27 @@ function showTimeline(container, tl, empty) {
   }
 }
 
+// A command inside a sentence: always English, as the bot reads it.
+function code(command) {
+  return el("code", { text: command });
+}
+
 function dmEmptyState() {
   const person = me();
   const box = el("div", { class: "empty" });
   if (isStaff(person)) {
     box.append(
-      el("h3", { text: "Nothing here yet — try the bot as PMO staff" }),
+      el("h3", { text: word("staff_empty_title") }),
       el("ol", {},
-        el("li", {}, "Add a project and its sponsor: ", el("code", { text: "/pmo project add Apollo sponsor:sam@example.com" })),
-        el("li", {}, "Ask the sponsor how it tastes: ", el("code", { text: "/pmo checkin Apollo" })),
-        el("li", {}, "Pick the sponsor under ", el("strong", { text: "Who are you?" }), " and answer."),
-        el("li", {}, "Come back and press ", el("strong", { text: "📊 Value report" }), ".")),
+        el("li", {}, ...wordNodes("staff_empty_project", { command: code("/pmo project add Apollo sponsor:sam@example.com") })),
+        el("li", {}, ...wordNodes("staff_empty_checkin", { command: code("/pmo checkin Apollo") })),
+        el("li", {}, ...wordNodes("staff_empty_answer", { who: el("strong", { text: word("who_are_you") }) })),
+        el("li", {}, ...wordNodes("staff_empty_report", { button: el("strong", { text: word("value_report") }) }))),
     );
   } else {
     box.append(
-      el("h3", { text: "No messages from the bot yet" }),
-      el("p", { text: "When the PMO sends you a check-in — “How does your project taste?” — it appears here. " +
-        "Type /pmo help to see what you can ask." }),
+      el("h3", { text: word("empty_title") }),
+      el("p", {}, ...wordNodes("empty_text", { command: code("/pmo help") })),
     );
   }
   return box;
@@ -433,10 +517,8 @@ function dmEmptyState() {
 
 function channelEmptyState(name) {
   return el("div", { class: "empty" },
-    el("h3", { text: name ? `Nothing in ${name} yet` : "No channel posts yet" }),
-    el("p", { text: "Alerts (sour tastes, pain points of impact 4–5) go to the admins by direct message " +
-      "until a channel is chosen. As PMO staff, run /pmo alerts here below to choose this one, " +
-      "and /pmo digest here to receive the value digest in it." }));
+    el("h3", { text: name ? wordText("channel_empty", { channel: name }) : word("no_channel_posts") }),
+    el("p", {}, ...wordNodes("channel_empty_text", { alerts: code("/pmo alerts here"), digest: code("/pmo digest here") })));
 }
 
 async function poll() {
@@ -444,7 +526,10 @@ async function poll() {
   state.polling = true;
   try {
     state.ticks += 1;
-    if (state.ticks % PEOPLE_EVERY === 0) await loadPeople();
+    if (state.ticks % PEOPLE_EVERY === 0) {
+      await loadPeople();
+      await loadWords(state.me); // a `language` typed in another tab
+    }
     await refresh();
     setStatus("");
   } catch (err) {
@@ -456,12 +541,16 @@ async function poll() {
 
 // ---- people --------------------------------------------------------------------------------------------------
 
-const ROLE_WORDS = { admin: "admin", staff: "PMO staff", member: "member" };
+const ROLE_WORDS = { admin: "role_admin", staff: "role_staff", member: "role_member" };
+
+function roleWord(role) {
+  return ROLE_WORDS[role] ? word(ROLE_WORDS[role]) : role;
+}
 
 function personLabel(person) {
   const tags = [];
-  if (person.role !== "member") tags.push(ROLE_WORDS[person.role] || person.role);
-  if (person.sponsor) tags.push("sponsor");
+  if (person.role !== "member") tags.push(roleWord(person.role));
+  if (person.sponsor) tags.push(word("role_sponsor"));
   return tags.length ? `${person.name} · ${tags.join(", ")}` : person.name;
 }
 
@@ -469,33 +558,41 @@ async function loadPeople(select) {
   const data = await api("GET", "people");
   const unchanged = canon(data.people) === canon(state.people) && $("#person").options.length > 0;
   state.people = data.people;
-  const picker = $("#person");
   if (unchanged && select === undefined) {
     showBadges(); // rebuilding the options would close the list if it is open
     return;
   }
-  const groups = [
-    ["PMO staff", (p) => isStaff(p)],
-    ["Sponsors", (p) => !isStaff(p) && p.sponsor],
-    ["Others", (p) => !isStaff(p) && !p.sponsor],
-  ];
   const wanted = select !== undefined ? select : state.me;
-  picker.replaceChildren(
-    ...groups
-      .map(([label, test]) => [label, state.people.filter(test)])
-      .filter(([, people]) => people.length)
-      .map(([label, people]) =>
-        el("optgroup", { label }, ...people.map((p) => el("option", { value: p.id, text: personLabel(p) })))),
-  );
+  drawPicker(wanted);
   let chosen = state.people.find((p) => p.id === wanted);
   if (!chosen) {
     const saved = Number(localStorage.getItem("pmo-console-person"));
     chosen = state.people.find((p) => p.id === saved) || state.people.find((p) => p.role === "admin") || state.people[0];
   }
   if (chosen) {
-    picker.value = String(chosen.id);
+    $("#person").value = String(chosen.id);
     if (chosen.id !== state.me) await choosePerson(chosen.id);
     else showBadges();
+  }
+}
+
+// The people under "Who are you?", grouped, in the page's words; `wanted` stays selected.
+function drawPicker(wanted) {
+  const groups = [
+    ["group_staff", (p) => isStaff(p)],
+    ["group_sponsors", (p) => !isStaff(p) && p.sponsor],
+    ["group_others", (p) => !isStaff(p) && !p.sponsor],
+  ];
+  const picker = $("#person");
+  picker.replaceChildren(
+    ...groups
+      .map(([key, test]) => [word(key), state.people.filter(test)])
+      .filter(([, people]) => people.length)
+      .map(([label, people]) =>
+        el("optgroup", { label }, ...people.map((p) => el("option", { value: p.id, text: personLabel(p) })))),
+  );
+  if (wanted !== null && wanted !== undefined && state.people.some((p) => p.id === wanted)) {
+    picker.value = String(wanted);
   }
 }
 
@@ -504,18 +601,20 @@ function showBadges() {
   const badges = $("#badges");
   badges.replaceChildren();
   if (!person) return;
-  if (person.role === "admin") badges.append(el("span", { class: "badge admin", text: "admin" }));
-  if (person.role === "staff") badges.append(el("span", { class: "badge staff", text: "PMO staff" }));
-  if (person.sponsor) badges.append(el("span", { class: "badge sponsor", text: "sponsor" }));
-  if (!badges.childElementCount) badges.append(el("span", { class: "badge", text: "member" }));
+  if (person.role === "admin") badges.append(el("span", { class: "badge admin", text: word("role_admin") }));
+  if (person.role === "staff") badges.append(el("span", { class: "badge staff", text: word("role_staff") }));
+  if (person.sponsor) badges.append(el("span", { class: "badge sponsor", text: word("role_sponsor") }));
+  if (!badges.childElementCount) badges.append(el("span", { class: "badge", text: word("role_member") }));
 }
 
 async function choosePerson(id) {
   state.me = id;
   localStorage.setItem("pmo-console-person", String(id));
   $("#person").value = String(id);
-  document.body.dataset.person = String(id);
   showBadges();
+  await loadWords(id); // before drawing: the empty state and the messages' frames in their words
+  if (state.me !== id) return;
+  document.body.dataset.person = String(id); // the page is theirs now, in their words
   if (state.tab === "dm") {
     showTimeline($("#timeline"), timeline(`p:${id}`), dmEmptyState());
     await refreshInbox();
@@ -549,6 +648,7 @@ async function say(text, channel) {
   // A command may have sent messages (a check-in, an alert) or changed who is a sponsor.
   try {
     await loadPeople();
+    await loadWords(state.me); // `/pmo language de` changes the page too
     await refresh();
   } catch (err) {
     setStatus(err.message);
@@ -649,6 +749,7 @@ async function start() {
   document.addEventListener("visibilitychange", poll);
   fitScrollPadding();
   try {
+    await loadWords(null); // PMO_LANGUAGE's, before anybody is chosen
     await loadPeople();
     document.body.dataset.ready = "true";
   } catch (err) {
