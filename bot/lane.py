@@ -1,7 +1,7 @@
 """The slow lane: `/pmo value` and `/pmo export` run in a thread of their own, off the event loop.
 
 One lane per process, shared by every channel (Slack, Teams, the console). Drawing the value chart
-(handlers/value/charts.py) takes matplotlib about a tenth of a second of CPU, and it is synchronous:
+(handlers/charts.py) takes matplotlib about a tenth of a second of CPU, and it is synchronous:
 on the web server's event loop it would hold up every other request for that long, and a few value
 reports at once would push acknowledgements past Slack's limits. In the lane's thread
 (its own event loop, its own database engine) it costs the web loop only the GIL's short turns.

@@ -5,7 +5,9 @@ CONTRACT section 12. The platforms' locales are kept on the person's identities
 the rest of the profile), Teams' from each activity. Slack's counts before Teams' for someone on
 both, as the contract orders them. `localize_reply` says a use case's reply and every message it
 queued in the language of whoever reads it, inside the use case's transaction, so that what a
-durable job stores (handlers/inbox.py) is already what the person reads.
+durable job stores (handlers/inbox.py) is already what the person reads. A chart drawn again for
+a reader (the value report, a digest sent with `digest now`) is drawn in a worker thread
+(`handlers.views.localize_async`), never on the event loop.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.i18n import LANGUAGES, SOURCE, language_of_locale
 from handlers.ports import Outgoing, Reply
-from handlers.views import View, localize
+from handlers.views import View, localize_async
 from storage.models import Identity, Person
 
 PLATFORM_ORDER = ("slack", "teams")  # whose locale counts first for someone on several platforms
@@ -58,7 +60,7 @@ async def localize_reply(session: AsyncSession, reply: Reply, caller_id: int | N
     outbox = await localize_outbox(session, reply.outbox, default, said)
     language = await language_of(session, caller_id, default)
     key = (id(reply.view), language)
-    return Reply(said.get(key) or localize(reply.view, language), outbox)
+    return Reply(said.get(key) or await localize_async(reply.view, language), outbox)
 
 
 async def localize_outbox(
@@ -70,18 +72,17 @@ async def localize_outbox(
     """Each message in its reader's language: a person's own, a channel's the organisation's
     default, an update the language its message was sent in. Messages already said are kept."""
     known: dict[int | None, str] = {}
-    said = {} if said is None else said
-    said: dict[tuple[int, str], View] = {}  # one view said once per language (the inbox stores it once)
+    said = {} if said is None else said  # one view said once per language (the inbox stores it once)
 
     async def of(person_id: int | None) -> str:
         if person_id not in known:
             known[person_id] = await language_of(session, person_id, default)
         return known[person_id]
 
-    def in_(view: View, language: str) -> View:
+    async def in_(view: View, language: str) -> View:
         key = (id(view), language)
         if key not in said:
-            said[key] = localize(view, language)
+            said[key] = await localize_async(view, language)
         return said[key]
 
     outbox: list[Outgoing] = []
@@ -95,5 +96,5 @@ async def localize_outbox(
             language = await of(item.person_id)
         else:
             language = default
-        outbox.append(replace(item, view=in_(item.view, language), language=language))
+        outbox.append(replace(item, view=await in_(item.view, language), language=language))
     return outbox

@@ -6,10 +6,12 @@ the message it sent (the console stores it; Slack and Teams store a reference).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from typing import Any
 
+from handlers.charts import Chart
 from handlers.i18n import SOURCE, Cat, Num, _, say
 
 
@@ -79,7 +81,7 @@ class View:
     facts: tuple[Fact, ...] = ()
     choices: tuple[Choice, ...] = ()
     lines: tuple[str, ...] = ()
-    chart: bytes | None = None
+    chart: bytes | None = None  # a handlers.charts.Chart (re-drawn by `localize`) or any PNG
     chart_alt: str = ""
     form: Form | None = None
     attachment: Attachment | None = None
@@ -107,9 +109,11 @@ class View:
 
     def to_dict(self) -> dict[str, Any]:
         """What `dataclasses.asdict` gives, bytes as base64, without its deep copies: every durable
-        job stores two of these (handlers/inbox.py), and asdict took 0.4 ms for a check-in's view."""
+        job stores two of these (handlers/inbox.py), and asdict took 0.4 ms for a check-in's view.
+        A chart keeps what it was drawn from (`chart_source`), so it can still be drawn again."""
         data = _plain(self)
         data["chart"] = base64.b64encode(self.chart).decode() if self.chart else None
+        data["chart_source"] = self.chart.source() if isinstance(self.chart, Chart) else None
         if self.attachment:
             data["attachment"]["content"] = base64.b64encode(self.attachment.content).decode()
         return data
@@ -155,7 +159,9 @@ def view_from_dict(data: dict[str, Any]) -> View:
         facts=tuple(Fact(**f) for f in data.get("facts", ())),
         choices=tuple(Choice(**c) for c in data.get("choices", ())),
         lines=tuple(data.get("lines", ())),
-        chart=base64.b64decode(data["chart"]) if data.get("chart") else None,
+        chart=Chart.restore(base64.b64decode(data["chart"]), data.get("chart_source"))
+        if data.get("chart")
+        else None,
         chart_alt=data.get("chart_alt", ""),
         form=Form(
             action=form["action"],
@@ -205,10 +211,12 @@ def number(value: float | None) -> str:
 
 
 def localize(view: View, language: str) -> View:
-    """`view` with every lazy text (handlers.i18n) said in `language`; English: the view as it is.
+    """`view` with every lazy text (handlers.i18n) said in `language`, and its chart drawn in it
+    (handlers.charts); English: the view as it is.
 
     Called where the recipient is known: handlers.outbox.perform (the caller's reply, each queued
-    message) and the clock (the check-ins it sends)."""
+    message) and the clock (the check-ins it sends). Drawing a chart is synchronous matplotlib
+    (about a tenth of a second of CPU, unless kept): on an event loop, use `localize_async`."""
     if language == SOURCE:
         return view
 
@@ -243,5 +251,17 @@ def localize(view: View, language: str) -> View:
             for x in view.sections
         ),
         chart_alt=s(view.chart_alt),
+        chart=view.chart.render(language) if isinstance(view.chart, Chart) else view.chart,
         form=form,
     )
+
+
+async def localize_async(view: View, language: str) -> View:
+    """`localize` for an event loop: in a worker thread when the chart has to be drawn in
+    `language` (matplotlib would hold the loop, and every request waiting on it, for its tenth of
+    a second), right here otherwise. Where it already runs in a thread of its own (the slow lane,
+    bot/lane.py) it costs a thread hop; a kept chart is not drawn again."""
+    chart = view.chart
+    if language != SOURCE and isinstance(chart, Chart) and chart.needs_drawing(language):
+        return await asyncio.to_thread(localize, view, language)
+    return localize(view, language)

@@ -1,7 +1,7 @@
 """A story and the track record as one self-contained, printable HTML page.
 
 Self-contained means no reference outside the file at all: the styles are inline, the trend
-chart (handlers/value/charts.py, the same PNG every channel shows) is a `data:` URI, fonts are
+chart (handlers/charts.py, drawn in the document's language) is a `data:` URI, fonts are
 the reader's own. The print styles lay it out on A4: the page's content is never wider than
 the printable width (210 mm less the margins), long words wrap, and a story is not split across
 pages when it fits on one. Every piece of text comes from `sections`, said in the page's language
@@ -87,7 +87,7 @@ def _facts(pairs: list[tuple[str, str]], language: str) -> str:
 
 
 def _chart(trend: list[dict[str, Any]], caption: str, language: str) -> str:
-    png = base64.b64encode(trend_chart({"trend": trend})).decode("ascii")
+    png = base64.b64encode(trend_chart({"trend": trend}, language)).decode("ascii")
     line = _html(sections.trend_line(trend), language)
     return (
         f'<figure><img src="data:image/png;base64,{png}" alt="{line}" width="600" height="300">'

@@ -5,13 +5,12 @@ wrote them (41.7%, +7.4, €1.27M, Jun 26), every other language in its own form
 from __future__ import annotations
 
 import copy
-import datetime as dt
 from typing import Any
 
 from babel import Locale
-from babel.dates import format_date
 from babel.numbers import format_compact_currency, format_compact_decimal, format_currency, format_decimal
 
+from handlers.charts import month_label
 from handlers.i18n import SOURCE, Lazy, Pct, _
 from handlers.value.money import COMPACT_FROM, compact_number, money
 
@@ -144,8 +143,6 @@ class Month(Lazy):
     month: str
 
     def __new__(cls, month: str) -> Month:
-        from handlers.value.charts import month_label
-
         self = super().__new__(cls, month_label(month))
         self.month = month
         return self
@@ -154,7 +151,4 @@ class Month(Lazy):
         return (Month, (self.month,))
 
     def render(self, language: str) -> str:
-        if language == SOURCE:
-            return str(self)
-        year, number = self.month.split("-")
-        return format_date(dt.date(int(year), int(number), 1), "MMM yy", locale=language)
+        return month_label(self.month, language)  # as the chart's axis says it, in every language

@@ -9,18 +9,23 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import threading
 
 import pytest
 from sqlalchemy import update
 
+from handlers.charts import Chart
 from handlers.i18n import Cat, Day, Money, Num, Pct, _, language_of_locale, ngettext, say
 from handlers.languages import choose
 from handlers.views import View, localize
 from storage.db import Database
 from storage.models import Checkin, Identity, Person
+from tests.handlers.test_charts import Drawing, drawn
 from tests.helpers import World, make_world, message_view
 
 NNBSP = "\u202f"  # the narrow no-break space French groups digits with (CLDR)
+
+__all__ = ["drawn"]  # the fixture that watches charts being drawn
 
 
 @pytest.fixture
@@ -229,6 +234,21 @@ async def test_a_german_staff_member_reads_the_value_report_in_german(world: Wor
     assert _section(english, "Money")["PMO cost"] == "1,250.50"
 
 
+async def test_a_german_staff_member_gets_the_value_chart_drawn_in_german(
+    world: World, drawn: list[Drawing]
+) -> None:
+    assert (await world.run(world.staff, "language de")).ok
+    german = await world.run(world.staff, "value")
+    assert isinstance(german.chart, Chart) and german.chart.language == "de"
+    english = await world.run(world.admin, "value")
+    assert isinstance(english.chart, Chart) and english.chart.language == "en"
+    assert german.chart != english.chart and german.chart.series == english.chart.series
+    assert [d.language for d in drawn] == ["en", "de"]  # the admin's was kept from the first
+    [words] = [d.words for d in drawn if d.language == "de"]
+    assert {"Geschmacks-Check-ins nach Monat", "Antworten", "CSAT in %"} <= set(words)
+    assert any(word.endswith(" bisher") for word in words)
+
+
 def test_the_headline_says_its_figures_in_the_language_and_its_json_stays_english() -> None:
     from handlers.value.headline import headline
 
@@ -250,7 +270,7 @@ def test_the_headline_says_its_figures_in_the_language_and_its_json_stays_englis
     )
 
 
-async def test_a_french_recipient_gets_a_french_digest(world: World) -> None:
+async def test_a_french_recipient_gets_a_french_digest(world: World, drawn: list[Drawing]) -> None:
     assert (await world.run(world.member, "language fr")).ok
     assert (await world.run(world.staff, "digest to umember@example.com")).ok
     assert (await world.run(world.staff, "digest now")).ok
@@ -261,6 +281,11 @@ async def test_a_french_recipient_gets_a_french_digest(world: World) -> None:
     # the staff member who asked reads the settings in English
     settings = await world.run(world.staff, "digest")
     assert settings.title == "Value digest"
+    # its chart drawn in French, in a worker thread: `digest now` says its outbox on the event loop
+    assert isinstance(digest.chart, Chart) and digest.chart.language == "fr"
+    [french] = [d for d in drawn if d.language != "en"]
+    assert french.language == "fr" and "Check-ins de goût par mois" in french.words
+    assert french.thread != threading.current_thread().name
 
 
 async def test_a_story_in_spanish(world: World) -> None:

@@ -9,20 +9,25 @@ twice when two clocks both believe they lead (the ledger's unique key decides).
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import update
 
 from bot.clock.scheduler import Clock, ClockConfig, PostgresLeadership
+from handlers.charts import Chart, chart_of
 from handlers.digest.ledger import claim_digest
 from handlers.views import view_from_dict
 from storage.db import Database
 from storage.models import KIND_DIGEST, Delivery, DigestRecipient
+from tests.handlers.test_charts import Drawing, drawn
 from tests.helpers import World, make_world
 
 CHANNEL = "#leaders"
 STARTED: list[Clock] = []
+
+__all__ = ["drawn"]  # the fixture that watches charts drawn
 
 
 class Now:
@@ -125,6 +130,25 @@ async def test_a_weekly_digest_goes_out_every_monday_at_nine_in_pmo_timezone_onc
     view = view_from_dict(post.view)
     assert view.chart and view.chart.startswith(b"\x89PNG") and "CSAT by month" in view.chart_alt
     assert "Space" in view.as_text() and "CSAT" in view.as_text()  # one line per segment
+
+
+async def test_a_german_recipient_gets_the_digest_chart_in_german_drawn_off_the_loop(
+    world: World, drawn: list[Drawing]
+) -> None:
+    assert (await world.run(world.member, "language de")).ok
+    await subscribe(world, "weekly day:mon time:09:00")
+    now = Now("2026-03-09 08:00:05")
+    running = clock(world, now)
+    await run(running, now, now.at)
+    [post] = [view_from_dict(m.view) for m in await world.channel_posts(CHANNEL)]
+    [dm] = [view_from_dict(m.view) for m in await world.inbox(world.member) if m.view["chart"]]
+    assert isinstance(post.chart, Chart) and isinstance(dm.chart, Chart)
+    assert (post.chart.language, dm.chart.language) == ("en", "de")  # the channel: PMO_LANGUAGE
+    assert dm.chart == chart_of(post.chart.series, "de") != post.chart
+    assert dm.chart_alt.startswith("CSAT nach Monat")
+    assert [d.language for d in drawn] == ["en", "de"]  # once each
+    assert "Geschmacks-Check-ins nach Monat" in drawn[1].words
+    assert all(d.thread != threading.current_thread().name for d in drawn)  # never on the clock's loop
 
 
 async def test_a_monthly_digest_goes_out_on_the_first_monday_of_each_month_once(world: World) -> None:

@@ -6,10 +6,12 @@ buttons and the answer in German; `language fr` switches; staff reading French s
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 
 import pytest
 
+from handlers.charts import chart_of
 from storage.models import Identity
 from tests.bot.slack.harness import (
     ADMIN,
@@ -23,8 +25,11 @@ from tests.bot.slack.harness import (
     send_checkin,
 )
 from tests.fakes.slack_api import FakeSlack
+from tests.handlers.test_charts import Drawing, drawn
 
 NNBSP = "\u202f"
+
+__all__ = ["drawn"]  # the fixture that watches charts drawn
 
 
 @pytest.fixture
@@ -76,3 +81,22 @@ async def test_language_fr_switches_and_staff_read_french_figures(bot: SlackBot)
     assert f"12{NNBSP}500 → 9{NNBSP}000, actuellement —" in listing["text"], listing["text"]
     english = await bot.command("outcomes", ADMIN)
     assert "12,500 → 9,000, now —" in english["text"], english["text"]
+
+
+async def test_a_german_staff_member_gets_the_value_chart_in_german(
+    bot: SlackBot, drawn: list[Drawing]
+) -> None:
+    await prepare(bot)
+    assert "Deutsch" in (await bot.command("language de", STAFF))["text"]
+    reply = await bot.command("value", STAFF)
+    [image] = [b for b in reply["blocks"] if b["type"] == "image"]
+    assert image["alt_text"].startswith("CSAT nach Monat")
+    uploaded = bot.slack.files[image["slack_file"]["id"]].content
+    [german] = [d for d in drawn if d.language == "de"]
+    assert {"Geschmacks-Check-ins nach Monat", "Antworten", "CSAT in %"} <= set(german.words)
+    assert uploaded == chart_of(german.series, "de") != chart_of(german.series, "en")
+    english = await bot.command("value", ADMIN)  # an English reader: the English drawing, kept
+    [image] = [b for b in english["blocks"] if b["type"] == "image"]
+    assert bot.slack.files[image["slack_file"]["id"]].content == chart_of(german.series, "en")
+    assert [d.language for d in drawn] == ["en", "de"]
+    assert all(d.thread != threading.main_thread().name for d in drawn)  # never on the event loop

@@ -11,9 +11,9 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from bot.lane import SlowLane, is_slow
+from handlers import charts
 from handlers.commands.run import run_command
 from handlers.ports import Caller
-from handlers.value import charts
 from tests.bot.slack.harness import ADMIN, SlackBot, prepare, rows
 from tests.fakes.slack_signing import command_body, signed_headers
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import html
 import re
 from html.parser import HTMLParser
@@ -10,6 +11,7 @@ from handlers.stories import sections
 from handlers.stories.html import record_html, story_html
 from handlers.stories.markdown import md, record_markdown, story_markdown
 from handlers.stories.view import story_view
+from handlers.value.charts import trend_chart
 
 TREND = [
     {"month": m, "responses": n, "mean": None, "csat_pct": c}
@@ -234,6 +236,9 @@ def test_a_german_story_in_markdown_and_html() -> None:
     assert 'alt="CSAT nach Monat (Antworten): Jan. 26' in page
     assert "Erstellt vom PMO-Bot aus seinen eigenen Aufzeichnungen." in page
     assert english_left(markdown) == [] and english_left(page) == []
+    # the inlined chart is the German drawing, not the English one
+    german, english = (trend_chart({"trend": story["trend"]}, lang) for lang in ("de", "en"))
+    assert base64.b64encode(german).decode() in page and base64.b64encode(english).decode() not in page
     # what the sponsor wrote is still escaped, in every language
     assert "<script>" not in page and "\\<script\\>" in markdown
     bare = a_story(notes=[])

@@ -8,7 +8,8 @@ import re
 import struct
 from typing import Any
 
-from handlers.value.charts import draw_trend, trend_chart
+from handlers.charts import draw_trend
+from handlers.value.charts import trend_chart
 from handlers.value.view import money, value_text, value_view
 from handlers.views import View, view_from_dict
 
@@ -414,7 +415,7 @@ def series_of(report: dict[str, Any]) -> tuple[tuple[str, int, float | None], ..
 
 
 def test_chart_marks_the_current_month_as_partial_and_keeps_labels_off_the_line() -> None:
-    from handlers.value.charts import PARTIAL_ALPHA, build_figure, tick_labels
+    from handlers.charts import PARTIAL_ALPHA, build_figure, tick_labels
 
     report = copy.deepcopy(REPORT)
     report["trend"][-1] = {
