@@ -31,7 +31,7 @@ from bot.local.channel import PLATFORM
 from bot.local.words import words_in
 from bot.platform import PlatformContext
 from bot.work import Unrecorded
-from handlers.i18n import LANGUAGES, say
+from handlers.i18n import LANGUAGES, Num, _, language_of_locale, say
 from handlers.ids import as_id
 from handlers.inbox import NOT_RECORDED, Job
 from handlers.interactions import act
@@ -115,9 +115,19 @@ class Console:
             try:
                 return await handler(request)
             except BadInput as exc:
-                return web.json_response({"error": exc.message}, status=exc.status)
+                said = say(exc.message, self.page_language_of(request))
+                return web.json_response({"error": said}, status=exc.status)
 
         return wrapper
+
+    def page_language_of(self, request: web.Request) -> str:
+        """The language a refusal is said in: the page's own (it sends it as Accept-Language),
+        else the organisation's (PMO_LANGUAGE). No person is looked up: the request may be bad."""
+        for part in request.headers.get("Accept-Language", "").split(","):
+            language = language_of_locale(part.split(";")[0])
+            if language is not None:
+                return language
+        return self.context.services.policy.language
 
     @asynccontextmanager
     async def recorded(self, what: dict[str, Any]) -> AsyncIterator[None]:
@@ -129,7 +139,7 @@ class Console:
                 yield
         except Unrecorded as exc:
             log.warning("a console request was refused: the inbox could not record it (%s)", exc)
-            raise BadInput(say(NOT_RECORDED, self.context.services.policy.language), status=503) from None
+            raise BadInput(NOT_RECORDED, status=503) from None
 
     def caller(self, person: Person, channel: str | None = None) -> Caller:
         return Caller(org_id=self.context.org_id, person_id=person.id, platform=PLATFORM, channel=channel)
@@ -140,7 +150,7 @@ class Console:
         async with self.context.db.transaction() as session:
             person = await session.get(Person, person_id)
         if person is None or person.org_id != self.context.org_id:
-            raise BadInput(f"There is no person #{person_id}; reload the page to see who is here.")
+            raise BadInput(_("There is no person #%(id)s; reload the page to see who is here.", id=person_id))
         return person
 
     async def ensure_admin(self) -> None:
@@ -173,12 +183,16 @@ class Console:
     async def page_language(self, person: str | None, language: str | None) -> str:
         default = self.context.services.policy.language
         if person is not None and language is not None:
-            raise BadInput("Say a person or a language, not both.")
+            raise BadInput(_("Say a person or a language, not both."))
         if language is not None:
             code = language.strip().lower()
             if code not in LANGUAGES:
                 raise BadInput(
-                    f"'{code[:20]}' is not a language of the bot; say one of {', '.join(LANGUAGES)}."
+                    _(
+                        "'%(code)s' is not a language of the bot; say one of %(languages)s.",
+                        code=code[:20],
+                        languages=", ".join(LANGUAGES),
+                    )
                 )
             return code
         if person is None:
@@ -206,12 +220,16 @@ class Console:
         name = " ".join(_text(data, "name", 200).split())
         email = _text(data, "email", 320).lower()
         if not EMAIL.fullmatch(email):
-            raise BadInput(f"'{email}' is not an e-mail address (like sam@example.com).")
+            raise BadInput(_("'%(email)s' is not an e-mail address (like sam@example.com).", email=email))
         async with self.context.db.transaction() as session:
             known = await find_person_by_email(session, self.context.org_id, email)
             if known is not None:
                 raise BadInput(
-                    f"{known.name} already has the e-mail {email}; pick them under 'Who are you?'."
+                    _(
+                        "%(name)s already has the e-mail %(email)s; pick them under 'Who are you?'.",
+                        name=known.name,
+                        email=email,
+                    )
                 )
             person = await identify(session, self.context.org_id, PLATFORM, email, name=name, email=email)
             created = _person_dict(person, sponsor=False)
@@ -238,7 +256,7 @@ class Console:
     async def channel(self, request: web.Request) -> web.Response:
         name = _channel(request.query.get("name"))
         if name is None:
-            raise BadInput("Say which channel: ?name=#pmo-alerts.")
+            raise BadInput(_("Say which channel: ?name=#pmo-alerts."))
         messages = await self._messages(LocalMessage.channel == name)
         return web.json_response({"name": name, "messages": messages})
 
@@ -279,7 +297,7 @@ class Console:
         action = _text(data, "action", MAX_ACTION)
         payload = data.get("payload", {})
         if not isinstance(payload, dict):
-            raise BadInput("payload must be a JSON object (what the button carried).")
+            raise BadInput(_("payload must be a JSON object (what the button carried)."))
         values = _values(data.get("values"))
         async with self.recorded({"action": action}):
             return _view(await act(self.context.services, self.caller(person), action, payload, values))
@@ -298,18 +316,18 @@ class Console:
 async def _json_body(request: web.Request) -> dict[str, Any]:
     """The request's JSON object. Requiring the JSON content type keeps other sites' forms out."""
     if request.content_type != "application/json":
-        raise BadInput("Send the request as JSON (Content-Type: application/json).")
+        raise BadInput(_("Send the request as JSON (Content-Type: application/json)."))
     if request.content_length is not None and request.content_length > MAX_BODY:
-        raise BadInput(f"The request is larger than {MAX_BODY // 1024} KB.")
+        raise BadInput(_("The request is larger than %(kb)s KB.", kb=MAX_BODY // 1024))
     raw = await request.read()
     if len(raw) > MAX_BODY:
-        raise BadInput(f"The request is larger than {MAX_BODY // 1024} KB.")
+        raise BadInput(_("The request is larger than %(kb)s KB.", kb=MAX_BODY // 1024))
     try:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
-        raise BadInput("The request body is not valid JSON.") from None
+        raise BadInput(_("The request body is not valid JSON.")) from None
     if not isinstance(data, dict):
-        raise BadInput("The request body must be a JSON object.")
+        raise BadInput(_("The request body must be a JSON object."))
     return data
 
 
@@ -318,19 +336,19 @@ def _person_id(value: Any) -> int:
         value = int(value.strip())
     person_id = as_id(value)
     if person_id is None:
-        raise BadInput("Say who you are: person must be the id of a person (a whole number).")
+        raise BadInput(_("Say who you are: person must be the id of a person (a whole number)."))
     return person_id
 
 
 def _text(data: dict[str, Any], key: str, limit: int) -> str:
     value = data.get(key, "")
     if not isinstance(value, str):
-        raise BadInput(f"{key} must be text.")
+        raise BadInput(_("%(field)s must be text.", field=key))
     value = value.strip()
     if not value:
-        raise BadInput(f"{key} is empty.")
+        raise BadInput(_("%(field)s is empty.", field=key))
     if len(value) > limit:
-        raise BadInput(f"{key} is longer than {limit:,} characters.")
+        raise BadInput(_("%(field)s is longer than %(limit)s characters.", field=key, limit=Num(limit)))
     return value
 
 
@@ -338,7 +356,7 @@ def _channel(value: Any) -> str | None:
     if value is None or value == "":
         return None
     if not isinstance(value, str) or not CHANNEL_NAME.fullmatch(value.strip()):
-        raise BadInput("A console channel is a name like #pmo-alerts (letters, digits, - _ and .).")
+        raise BadInput(_("A console channel is a name like #pmo-alerts (letters, digits, - _ and .)."))
     return value.strip()
 
 
@@ -347,16 +365,22 @@ def _values(value: Any) -> dict[str, str]:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise BadInput("values must be a JSON object of form fields.")
+        raise BadInput(_("values must be a JSON object of form fields."))
     values: dict[str, str] = {}
     for key, item in value.items():
         if len(key) > MAX_ACTION:
-            raise BadInput("A form field name is too long.")
+            raise BadInput(_("A form field name is too long."))
         if isinstance(item, bool) or not isinstance(item, str | int):
-            raise BadInput(f"The form field '{key}' must be text.")
+            raise BadInput(_("The form field '%(field)s' must be text.", field=key))
         text = str(item)
         if len(text) > MAX_FIELD:
-            raise BadInput(f"The form field '{key}' is longer than {MAX_FIELD:,} characters.")
+            raise BadInput(
+                _(
+                    "The form field '%(field)s' is longer than %(limit)s characters.",
+                    field=key,
+                    limit=Num(MAX_FIELD),
+                )
+            )
         values[key] = text
     return values
 

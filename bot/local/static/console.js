@@ -32,7 +32,8 @@ const $ = (selector) => document.querySelector(selector);
 // ---- talking to the server ----------------------------------------------------------------------
 
 async function api(method, path, body) {
-  const init = { method, headers: { Accept: "application/json" } };
+  // the page's language: the server says its refusals in it
+  const init = { method, headers: { Accept: "application/json", "Accept-Language": state.language } };
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);

@@ -105,6 +105,35 @@ async def test_a_bad_person_or_language_is_refused_with_a_reason(client: TestCli
     assert "not both" in await refused(client, person=str(admin), language="de")
 
 
+async def test_a_refusal_is_said_in_the_pages_language_else_pmo_language(
+    client: TestClient, german_client: TestClient
+) -> None:
+    bad = {"name": "Ana", "email": "not-an-address"}
+    french = await client.post(f"{API}/people", json=bad, headers={"Accept-Language": "fr"})
+    assert french.status == 400
+    assert (await french.json())["error"] == (
+        "« not-an-address » n'est pas une adresse e-mail (comme sam@example.com)."
+    )
+    # a browser's own header names a region; a language the bot does not speak is passed over
+    spanish = await client.post(f"{API}/people", json=bad, headers={"Accept-Language": "ja-JP, es-MX;q=0.8"})
+    assert (await spanish.json())["error"].startswith("«not-an-address» no es una dirección de correo")
+    english = await client.post(f"{API}/people", json=bad)  # no header: PMO_LANGUAGE (English)
+    assert (await english.json())[
+        "error"
+    ] == "'not-an-address' is not an e-mail address (like sam@example.com)."
+    german = await german_client.post(f"{API}/people", json=bad)  # no header: PMO_LANGUAGE=de
+    assert (await german.json())[
+        "error"
+    ] == "„not-an-address“ ist keine E-Mail-Adresse (wie sam@example.com)."
+    long = {"name": "x" * 201, "email": "ana@example.com"}
+    too_long = await german_client.post(f"{API}/people", json=long)
+    assert (await too_long.json())["error"] == "name ist länger als 200 Zeichen."
+    body = await german_client.post(
+        f"{API}/people", data=b"[1]", headers={"Content-Type": "application/json"}
+    )
+    assert (await body.json())["error"] == "Der Inhalt der Anfrage muss ein JSON-Objekt sein."
+
+
 # ---- the page's English is the words' English ----------------------------------------------------
 
 
