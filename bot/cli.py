@@ -242,6 +242,7 @@ async def import_file(settings: Settings, args: Any) -> int:
             await session.rollback()
     if not result.ok:
         for problem in result.errors:
+            # the reason is a lazy text too: saying the line says it in the language with it
             line = _(
                 "%(path)s: line %(line)s: %(reason)s",
                 path=str(path),

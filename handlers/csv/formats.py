@@ -18,7 +18,8 @@ import datetime as dt
 import math
 import re
 
-from handlers.text import name_problem, text_problem, visible
+from handlers.i18n import _
+from handlers.text import codepoint, name_control, text_control, visible
 from storage.models import CADENCES, DAYS, LATEST_DUE, PAINPOINT_STATUSES
 
 STATUSES = PAINPOINT_STATUSES
@@ -30,7 +31,8 @@ _TIME = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
 
 
 class CellError(ValueError):
-    """One cell that cannot be read; `reason` is the sentence shown to the user."""
+    """One cell that cannot be read; `reason` is the sentence shown to the user (a lazy text, so
+    that `app.py import` says it in PMO_LANGUAGE)."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -56,14 +58,25 @@ def unquote(value: str) -> str:
     return value
 
 
-def present(value: str, column: str, required: bool, hint: str = "") -> str | None:
-    """The cell without its surrounding spaces, or None when that leaves nothing (an error if required)."""
+def present(value: str, column: str, required: bool, *, scale: bool = False) -> str | None:
+    """The cell without its surrounding spaces, or None when that leaves nothing (an error if
+    required, which names the 1–5 scale when `scale`)."""
     value = value.strip()
     if value:
         return value
     if required:
-        raise CellError(f"{column} is required{hint}")
+        if scale:
+            raise CellError(_("%(column)s is required (1–5)", column=column))
+        raise CellError(_("%(column)s is required", column=column))
     return None
+
+
+def _no_control(char: str | None, column: str) -> None:
+    """Refuse a cell holding `char`, a character names or free text may not hold."""
+    if char is not None:
+        raise CellError(
+            _("%(column)s contains a control character (%(char)s)", column=column, char=codepoint(char))
+        )
 
 
 def text(value: str, column: str, limit: int, *, required: bool = False) -> str | None:
@@ -74,10 +87,8 @@ def text(value: str, column: str, limit: int, *, required: bool = False) -> str 
     if value[0] == "'":
         value = unquote(value)
     if len(value) > limit:
-        raise CellError(f"{column} is longer than {limit} characters")
-    problem = name_problem(value)
-    if problem:
-        raise CellError(f"{column} {problem}")
+        raise CellError(_("%(column)s is longer than %(limit)s characters", column=column, limit=limit))
+    _no_control(name_control(value), column)
     return value
 
 
@@ -90,9 +101,7 @@ def free_text(value: str, column: str, *, required: bool = False) -> str | None:
         value = unquote(value)
     if present(value, column, required) is None:
         return None
-    problem = text_problem(value)
-    if problem:
-        raise CellError(f"{column} {problem}")
+    _no_control(text_control(value), column)
     return value
 
 
@@ -105,12 +114,18 @@ def timestamp(value: str, column: str, *, required: bool = False) -> dt.datetime
         moment = dt.datetime.fromisoformat(value)
     except ValueError:
         raise CellError(
-            f"{column} {shown(value)} is not an ISO-8601 date and time (e.g. 2026-01-31T09:30:00Z)"
+            _(
+                "%(column)s %(value)s is not an ISO-8601 date and time (e.g. 2026-01-31T09:30:00Z)",
+                column=column,
+                value=shown(value),
+            )
         ) from None
     try:
         return as_utc(moment)
     except OverflowError:
-        raise CellError(f"{column} {shown(value)} is out of range") from None
+        raise CellError(
+            _("%(column)s %(value)s is out of range", column=column, value=shown(value))
+        ) from None
 
 
 def as_utc(moment: dt.datetime) -> dt.datetime:
@@ -127,9 +142,18 @@ def day_date(value: str, column: str) -> dt.date | None:
     try:
         day = dt.date.fromisoformat(value)
     except ValueError:
-        raise CellError(f"{column} {shown(value)} is not a date (YYYY-MM-DD)") from None
+        raise CellError(
+            _("%(column)s %(value)s is not a date (YYYY-MM-DD)", column=column, value=shown(value))
+        ) from None
     if day > LATEST_DUE:
-        raise CellError(f"{column} {shown(value)} is too far away (the latest is {LATEST_DUE})")
+        raise CellError(
+            _(
+                "%(column)s %(value)s is too far away (the latest is %(latest)s)",
+                column=column,
+                value=shown(value),
+                latest=LATEST_DUE.isoformat(),
+            )
+        )
     return day
 
 
@@ -140,19 +164,21 @@ def number(value: str, column: str, *, required: bool = False) -> float | None:
     try:
         result = float(value)
     except ValueError:
-        raise CellError(f"{column} {shown(value)} is not a number") from None
+        raise CellError(
+            _("%(column)s %(value)s is not a number", column=column, value=shown(value))
+        ) from None
     if not math.isfinite(result):
-        raise CellError(f"{column} {shown(value)} is not a number")
+        raise CellError(_("%(column)s %(value)s is not a number", column=column, value=shown(value)))
     return result
 
 
 def one_to_five(value: str, column: str, *, required: bool = False) -> int | None:
-    value = present(value, column, required, " (1–5)")
+    value = present(value, column, required, scale=True)
     if value is None:
         return None
     result = ONE_TO_FIVE.get(value)
     if result is None:
-        raise CellError(f"{column} {shown(value)} is not 1–5")
+        raise CellError(_("%(column)s %(value)s is not 1–5", column=column, value=shown(value)))
     return result
 
 
@@ -163,7 +189,14 @@ def choice(value: str, column: str, choices: tuple[str, ...]) -> str | None:
         return None
     word = value.lower()
     if word not in choices:
-        raise CellError(f"{column} {shown(value)} is not one of {', '.join(choices)}")
+        raise CellError(
+            _(
+                "%(column)s %(value)s is not one of %(choices)s",
+                column=column,
+                value=shown(value),
+                choices=", ".join(choices),
+            )
+        )
     return word
 
 
@@ -182,7 +215,7 @@ def time_of_day(value: str) -> str | None:
         return None
     match = _TIME.fullmatch(value)
     if match is None:
-        raise CellError(f"time {shown(value)} is not HH:MM (00:00–23:59)")
+        raise CellError(_("time %(value)s is not HH:MM (00:00–23:59)", value=shown(value)))
     return f"{int(match[1]):02d}:{match[2]}"
 
 
@@ -190,18 +223,24 @@ def person(value: str, column: str) -> str:
     """An e-mail address (lower-cased, it is matched without case) or a platform user id (kept as is)."""
     value = value.strip()
     if not value:
-        raise CellError(f"{column} is required (an e-mail address or a platform user id)")
+        raise CellError(_("%(column)s is required (an e-mail address or a platform user id)", column=column))
     if value[0] == "'":
         value = unquote(value)
-    problem = name_problem(value)
-    if problem:
-        raise CellError(f"{column} {problem}")
+    _no_control(name_control(value), column)
     if "@" in value:
         if len(value) > 320 or _EMAIL.fullmatch(value) is None:
-            raise CellError(f"{column} {shown(value)} is not an e-mail address")
+            raise CellError(
+                _("%(column)s %(value)s is not an e-mail address", column=column, value=shown(value))
+            )
         return value.lower()
     if len(value) > 200 or not value.isprintable():
-        raise CellError(f"{column} {shown(value)} is not an e-mail address or a platform user id")
+        raise CellError(
+            _(
+                "%(column)s %(value)s is not an e-mail address or a platform user id",
+                column=column,
+                value=shown(value),
+            )
+        )
     return value
 
 

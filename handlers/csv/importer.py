@@ -26,6 +26,7 @@ from handlers.csv.kinds import KINDS, CsvKind, kind_named
 from handlers.csv.problems import Problems, RowError
 from handlers.csv.rows import Row
 from handlers.csv.store import Counts
+from handlers.i18n import _, ngettext
 from storage.bulk_copy import can_copy
 
 
@@ -67,15 +68,41 @@ def _header(found: list[str], kind: CsvKind) -> tuple[tuple[str, ...] | None, st
 
 
 def _header_problem(names: list[str], kind: CsvKind) -> str:
-    reason = f"the header must be exactly {','.join(kind.columns)}"
-    if kind.older_columns is not None:
-        reason += f" (or its first {len(kind.older_columns)} columns)"
+    """What is wrong with a header, one whole sentence for each case (a kind with an older header
+    says that its first columns are enough)."""
+    columns = ",".join(kind.columns)
+    older = None if kind.older_columns is None else len(kind.older_columns)
     if not _is_unicode("".join(names)):
-        return f"{reason}; found text that is not UTF-8"
+        if older is None:
+            return _("the header must be exactly %(columns)s; found text that is not UTF-8", columns=columns)
+        return _(
+            "the header must be exactly %(columns)s (or its first %(n)s columns); found text that is not UTF-8",
+            columns=columns,
+            n=older,
+        )
     other = [other.name for other in KINDS.values() if tuple(names) == other.columns]
     if other:
-        return f"{reason} (this looks like a {other[0]} file)"
-    return f"{reason}; found {shown(','.join(names), 120)}"
+        if older is None:
+            return _(
+                "the header must be exactly %(columns)s (this looks like a %(kind)s file)",
+                columns=columns,
+                kind=other[0],
+            )
+        return _(
+            "the header must be exactly %(columns)s (or its first %(n)s columns) (this looks like a %(kind)s file)",
+            columns=columns,
+            n=older,
+            kind=other[0],
+        )
+    found = shown(",".join(names), 120)
+    if older is None:
+        return _("the header must be exactly %(columns)s; found %(found)s", columns=columns, found=found)
+    return _(
+        "the header must be exactly %(columns)s (or its first %(n)s columns); found %(found)s",
+        columns=columns,
+        n=older,
+        found=found,
+    )
 
 
 def _records(stream: TextIO, kind: CsvKind, problems: Problems) -> Iterator[tuple[int, list[str]]]:
@@ -91,33 +118,45 @@ def _records(stream: TextIO, kind: CsvKind, problems: Problems) -> Iterator[tupl
                 header = False
                 found, reason = _header(fields, kind)
                 if found is None:
-                    problems.add(line, str(reason))
+                    assert reason is not None
+                    problems.add(line, reason)
                     problems.fatal = True
                     return
                 columns = found
                 continue
             joined = "".join(fields)
             if not joined.isascii() and not _is_unicode(joined):
-                problems.add(line, "is not UTF-8 text")
+                problems.add(line, _("is not UTF-8 text"))
                 continue
             if len(fields) != len(columns):
                 if joined.strip():
-                    problems.add(
-                        line, f"has {len(fields)} fields, expected {len(columns)} ({','.join(columns)})"
-                    )
+                    problems.add(line, _fields_problem(len(fields), columns))
                 continue
             if not fields[0] and not joined.strip():
                 continue
             yield line, fields
     except csv.Error as exc:
-        problems.add(last + 1, f"is not valid CSV ({exc}); nothing after it was read")
+        problems.add(last + 1, _("is not valid CSV (%(error)s); nothing after it was read", error=str(exc)))
         problems.fatal = True
     except UnicodeDecodeError:
-        problems.add(last + 1, "is not UTF-8 text; nothing after it was read")
+        problems.add(last + 1, _("is not UTF-8 text; nothing after it was read"))
         problems.fatal = True
     if header:
-        problems.add(1, f"the file is empty; the header must be exactly {','.join(kind.columns)}")
+        problems.add(
+            1, _("the file is empty; the header must be exactly %(columns)s", columns=",".join(kind.columns))
+        )
         problems.fatal = True
+
+
+def _fields_problem(found: int, columns: tuple[str, ...]) -> str:
+    """A row of the wrong width; the English says "fields" whatever the count, as it always has."""
+    return ngettext(
+        "has %(n)s fields, expected %(expected)s (%(columns)s)",
+        "has %(n)s fields, expected %(expected)s (%(columns)s)",
+        found,
+        expected=len(columns),
+        columns=",".join(columns),
+    )
 
 
 def _is_unicode(text: str) -> bool:

@@ -18,6 +18,7 @@ from handlers.csv.formats import shown
 from handlers.csv.problems import Problems
 from handlers.csv.refs import Refs, existing_projects, existing_staff
 from handlers.csv.rows import OutcomeRow, PainpointRow, ProjectRow, ResponseRow, Row
+from handlers.i18n import _
 from storage.queries import name_key
 
 Rescan = Callable[[], Iterator[tuple[int, Row]]]
@@ -45,10 +46,10 @@ class _KeyedPlan(Plan):
 
     seen: dict[object, int] = field(default_factory=dict)
 
-    def repeat(self, key: object, line: int, what: str, problems: Problems) -> None:
+    def earlier(self, key: object, line: int) -> int | None:
+        """The line that first had `key`, when it is not this one."""
         first = self.seen.setdefault(key, line)
-        if first != line:
-            problems.add(line, f"same {what} as line {first}")
+        return None if first == line else first
 
 
 @dataclass
@@ -56,7 +57,9 @@ class ProjectsPlan(_KeyedPlan):
     def note(self, line: int, row: Row, problems: Problems) -> None:
         assert isinstance(row, ProjectRow)
         self.refs.note(None, row.sponsor)
-        self.repeat(name_key(row.name), line, "project name", problems)
+        first = self.earlier(name_key(row.name), line)
+        if first is not None:
+            problems.add(line, _("same project name as line %(line)s", line=first))
 
 
 @dataclass
@@ -68,14 +71,19 @@ class OutcomesPlan(_KeyedPlan):
         self.refs.note(row.project, None)
         project = name_key(row.project)
         self.lines.setdefault(project, []).append(line)
-        self.repeat((project, name_key(row.metric)), line, "project and metric", problems)
+        first = self.earlier((project, name_key(row.metric)), line)
+        if first is not None:
+            problems.add(line, _("same project and metric as line %(line)s", line=first))
 
     async def check(self, session: AsyncSession, org_id: int, problems: Problems) -> None:
         known = await existing_projects(session, org_id, self.refs.projects)
         for key, (name, _person) in self.refs.projects.items():
             if key not in known:
                 for line in self.lines[key]:
-                    problems.add(line, f"project {shown(name)} does not exist (import projects first)")
+                    problems.add(
+                        line,
+                        _("project %(project)s does not exist (import projects first)", project=shown(name)),
+                    )
 
 
 @dataclass
@@ -87,8 +95,9 @@ class PainpointsPlan(_KeyedPlan):
         self.refs.note(row.project, row.reported_by)
         if row.owner is not None:
             self.owners.setdefault(row.owner, []).append(line)
-        key = (name_key(row.project), row.reported_at, row.text)
-        self.repeat(key, line, "project, reported_at and text", problems)
+        first = self.earlier((name_key(row.project), row.reported_at, row.text), line)
+        if first is not None:
+            problems.add(line, _("same project, reported_at and text as line %(line)s", line=first))
 
     async def check(self, session: AsyncSession, org_id: int, problems: Problems) -> None:
         """An owner must already be PMO staff, as for `painpoint ID owner:` (CONTRACT.md section 4)."""
@@ -97,7 +106,11 @@ class PainpointsPlan(_KeyedPlan):
             if token not in self.refs.staff:
                 for line in lines:
                     problems.add(
-                        line, f"owner {shown(token)} is not PMO staff (an admin can run 'staff add' first)"
+                        line,
+                        _(
+                            "owner %(owner)s is not PMO staff (an admin can run 'staff add' first)",
+                            owner=shown(token),
+                        ),
                     )
 
 
@@ -135,7 +148,10 @@ class ResponsesPlan(Plan):
         self.refs.note(row.project, row.sponsor)
         key = self.key(row)
         if key is None:
-            problems.add(line, f"more than {_MAX_PAIRS} project/sponsor pairs in one file; split the file")
+            problems.add(
+                line,
+                _("more than %(limit)s project/sponsor pairs in one file; split the file", limit=_MAX_PAIRS),
+            )
             return
         self.keys.append(key)
 
@@ -153,4 +169,4 @@ class ResponsesPlan(Plan):
             if key in repeated:
                 earlier = first.setdefault(key, line)
                 if earlier != line:
-                    problems.add(line, f"same project, sponsor and sent_at as line {earlier}")
+                    problems.add(line, _("same project, sponsor and sent_at as line %(line)s", line=earlier))

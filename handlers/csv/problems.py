@@ -8,12 +8,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from handlers.i18n import ngettext
+
 MAX_LISTED = 1000  # problems kept with their reason; a file of garbage must not exhaust memory
 
 
 @dataclass(frozen=True)
 class RowError:
-    """One bad row: the physical line it starts on (the header is line 1) and what is wrong."""
+    """One bad row: the physical line it starts on (the header is line 1) and what is wrong.
+
+    `reason` is a lazy text (`handlers.i18n`): its `str` is the English, and `say(reason, language)`
+    says it in another language. What people typed stays as typed, quoted, in every language."""
 
     line: int
     reason: str
@@ -45,5 +50,8 @@ class Problems:
     def as_list(self) -> list[RowError]:
         errors = sorted(self.listed, key=lambda e: e.line)
         if self.unlisted:
-            errors.append(RowError(self.first_unlisted, f"and {self.unlisted} more problems, not listed"))
+            more = ngettext(
+                "and %(n)s more problems, not listed", "and %(n)s more problems, not listed", self.unlisted
+            )
+            errors.append(RowError(self.first_unlisted, more))
         return errors

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from handlers.csv import formats as cf
+from handlers.i18n import _
 from handlers.text import text_control
 
 
@@ -70,7 +71,7 @@ OLDER_PAINPOINT_COLUMNS = PainpointRow._fields[:11]  # the columns before the lo
 CONFIRMED = {"yes": True, "no": False}
 
 Row = ProjectRow | ResponseRow | OutcomeRow | PainpointRow
-Parsed = tuple[Row | None, list[str]]
+Parsed = tuple[Row | None, list[str]]  # the row's problems: lazy texts (`handlers.i18n`), English as str
 
 
 def _cell(problems: list[str], read: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -108,13 +109,17 @@ def parse_response(f: list[str]) -> Parsed:
     rating = _cell(p, cf.one_to_five, f[4], "rating")
     comment = _cell(p, cf.free_text, f[5], "comment")
     if answered_at is not None and rating is None and f[4].strip() == "":
-        p.append("answered_at is set but rating is empty (give both, or neither for an unanswered check-in)")
+        p.append(
+            _("answered_at is set but rating is empty (give both, or neither for an unanswered check-in)")
+        )
     if rating is not None and answered_at is None and f[3].strip() == "":
-        p.append("rating is set but answered_at is empty (give both, or neither for an unanswered check-in)")
+        p.append(
+            _("rating is set but answered_at is empty (give both, or neither for an unanswered check-in)")
+        )
     if comment is not None and not f[3].strip() and not f[4].strip():
-        p.append("comment is set but the check-in is unanswered (answered_at and rating are empty)")
+        p.append(_("comment is set but the check-in is unanswered (answered_at and rating are empty)"))
     if answered_at is not None and sent_at is not None and answered_at < sent_at:
-        p.append("answered_at is before sent_at")
+        p.append(_("answered_at is before sent_at"))
     if p:
         return None, p
     return ResponseRow(project, sponsor, sent_at, answered_at, rating, comment), p
@@ -130,7 +135,7 @@ def parse_outcome(f: list[str]) -> Parsed:
     benefit = _cell(p, cf.number, f[6], "benefit")
     due = _cell(p, cf.day_date, f[7], "due")
     if baseline is not None and target is not None and baseline == target:
-        p.append("target equals baseline, so progress could never be measured")
+        p.append(_("target equals baseline, so progress could never be measured"))
     if p:
         return None, p
     return OutcomeRow(project, metric, unit, baseline, target, current, benefit, due), p
@@ -158,15 +163,15 @@ def parse_painpoint(f: list[str]) -> Parsed:
         confirmed = None if answer is None else CONFIRMED[answer]
     reopened = confirmed is False  # ❌ Not yet put it back to open; its resolved_at is kept
     if not f[5].strip():
-        p.append("status is required (open, in_progress or resolved)")
+        p.append(_("status is required (open, in_progress or resolved)"))
     elif status == "resolved" and resolved_at is None and not f[6].strip():
-        p.append("status is resolved but resolved_at is empty")
+        p.append(_("status is resolved but resolved_at is empty"))
     elif status in ("open", "in_progress") and resolved_at is not None and not reopened:
-        p.append(f"resolved_at is set but status is {status}")
+        p.append(_("resolved_at is set but status is %(status)s", status=status))
     elif status == "in_progress" and not older and owner is None and not f[11].strip():
-        p.append("status is in_progress but owner is empty")
+        p.append(_("status is in_progress but owner is empty"))
     if resolved_at is not None and reported_at is not None and resolved_at < reported_at:
-        p.append("resolved_at is before reported_at")
+        p.append(_("resolved_at is before reported_at"))
     if p:
         return None, p
     fields = (

@@ -186,3 +186,58 @@ def test_demo_and_migrate_speak_german(tmp_path: Path) -> None:
     )
     again = run(tmp_path, "demo", "--no-serve", env=GERMAN)
     assert again.stdout == "Die Demo-Organisation ist bereits in dieser Datenbank.\n"
+
+
+def test_each_bad_rows_reason_is_said_in_german_with_its_line(tmp_path: Path) -> None:
+    """The reasons, not only their frame: what people typed stays as typed, in quotes, and the
+    file's own words (column names, kinds, allowed values) stay the file's."""
+    projects = tmp_path / "projects.csv"
+    projects.write_text(
+        "name,sponsor,segment,cadence,day,time\n"
+        "Known,cy@example.com,Ops,weekly,mon,09:00\n"
+        "Hourly,dee@example.com,Ops,hourly,mon,9h\n",
+        encoding="utf-8",
+    )
+    refused = run(tmp_path, "import", "projects", str(projects), env=GERMAN)
+    assert refused.returncode == 1
+    assert refused.stderr.splitlines() == [
+        f"{projects}: Zeile 3: cadence 'hourly' ist keiner dieser Werte: weekly, biweekly, monthly, quarterly, off",
+        f"{projects}: Zeile 3: time '9h' ist nicht im Format HH:MM (00:00–23:59)",
+        "Es wurde nichts importiert: 2 fehlerhafte Zeilen.",
+    ]
+    projects.write_text("name,sponsor,segment,cadence,day,time\nKnown,cy@example.com,Ops,weekly,mon,09:00\n")
+    assert run(tmp_path, "import", "projects", str(projects), env=GERMAN).returncode == 0
+    outcomes = tmp_path / "outcomes.csv"
+    outcomes.write_text(
+        "project,metric,unit,baseline,target,current,benefit,due\n"
+        "Known,Cycle time,days,ten,5,,,\n"
+        "Known,Lead time,days,10,5,,,2026-13-01\n"
+        "Ghost,Defects,,10,2,,,\n"
+        "Known,Cost,,,,,\n",
+        encoding="utf-8",
+    )
+    refused = run(tmp_path, "import", "outcomes", str(outcomes), env=GERMAN)
+    assert refused.returncode == 1
+    assert refused.stderr.splitlines() == [
+        f"{outcomes}: Zeile 2: baseline 'ten' ist keine Zahl",
+        f"{outcomes}: Zeile 3: due '2026-13-01' ist kein Datum (JJJJ-MM-TT)",
+        f"{outcomes}: Zeile 4: Projekt 'Ghost' gibt es nicht (importieren Sie zuerst die projects)",
+        f"{outcomes}: Zeile 5: hat 7 Felder, erwartet werden 8 "
+        "(project,metric,unit,baseline,target,current,benefit,due)",
+        "Es wurde nichts importiert: 4 fehlerhafte Zeilen.",
+    ]
+    english = run(tmp_path, "import", "outcomes", str(outcomes))
+    assert english.stderr.splitlines()[:3] == [
+        f"{outcomes}: line 2: baseline 'ten' is not a number",
+        f"{outcomes}: line 3: due '2026-13-01' is not a date (YYYY-MM-DD)",
+        f"{outcomes}: line 4: project 'Ghost' does not exist (import projects first)",
+    ]
+    header = tmp_path / "header.csv"
+    header.write_text("project,sponsor,sent_at,answered_at,rating,comment\n", encoding="utf-8")
+    refused = run(tmp_path, "import", "outcomes", str(header), env=FRENCH)
+    assert refused.returncode == 1
+    assert refused.stderr.splitlines() == [
+        f"{header} : ligne 1 : l'en-tête doit être exactement "
+        "project,metric,unit,baseline,target,current,benefit,due (on dirait un fichier responses)",
+        "Rien n'a été importé : 1 ligne incorrecte.",
+    ]

@@ -12,6 +12,7 @@ import csv
 import datetime as dt
 import io
 import random
+import re
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -28,6 +29,7 @@ from handlers.csv.api import COLUMNS, KINDS, ImportResult, RowError, export_csv,
 from handlers.csv.problems import MAX_LISTED
 from handlers.csv.rows import ResponseParser, parse_response
 from handlers.csv.store import BATCH
+from handlers.i18n import LANGUAGES, say
 from handlers.platform_ids import platform_of
 from storage.db import Database, utcnow
 from storage.models import (
@@ -320,6 +322,38 @@ async def test_every_validation_rule(db: Database, kind: str) -> None:
     result = await run_import(db, org, kind, csv_text(kind, good, *(row for row, _ in cases)))
     assert messages(result) == [f"line {line}: {reason}" for line, (_, reason) in enumerate(cases, start=3)]
     assert {model: await count(db, model) for model in before} == before
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_every_reason_is_said_in_each_language_with_what_was_typed_kept(
+    db: Database, kind: str
+) -> None:
+    """Each rule's reason is a catalog message: said again in every language, never left English,
+    and a cell quoted in the English (what the person typed) is quoted the same in each language."""
+    org = await org_of(db)
+    assert (await run_import(db, org, "projects", csv_text("projects", "Apollo,ana@example.com,,,,"))).ok
+    good, cases = RULES[kind]
+    result = await run_import(db, org, kind, csv_text(kind, good, *(row for row, _ in cases)))
+    assert [str(error.reason) for error in result.errors] == [reason for _, reason in cases]
+    for language in LANGUAGES[1:]:
+        for error in result.errors:
+            said = say(error.reason, language)
+            assert said != error.reason, (language, error.reason)
+            for typed in re.findall(r"'[^']*'", error.reason):
+                assert typed in said, (language, said)
+
+
+async def test_the_header_and_the_unlisted_count_are_said_in_german(db: Database) -> None:
+    org = await org_of(db)
+    swapped = await run_import(db, org, "outcomes", (FIXTURES / "csv_projects.csv").read_text())
+    assert [say(error.reason, "de") for error in swapped.errors] == [
+        "die Kopfzeile muss genau project,metric,unit,baseline,target,current,benefit,due lauten "
+        "(das sieht nach einer projects-Datei aus)"
+    ]
+    bad = [f"P,p@x.io,2026-01-01T00:00:{i % 60:02d}Z,,{i},x" for i in range(MAX_LISTED + 1)]
+    result = await run_import(db, org, "responses", csv_text("responses", *bad))
+    assert say(result.errors[-1].reason, "de") == "und 1 weiteres Problem, nicht aufgeführt"
+    assert str(result.errors[-1]) == f"line {MAX_LISTED + 2}: and 1 more problems, not listed"
 
 
 def test_row_with_several_problems_lists_them_all() -> None:
