@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import re
 
+from handlers.i18n import _
+
 _BIDI = "\u202a-\u202e\u2066-\u2069"  # LRE RLE PDF LRO RLO, LRI RLI FSI PDI
 _IN_NAME = re.compile(f"[\x00-\x1f\x7f-\x9f\u2028\u2029{_BIDI}]")
 _IN_TEXT = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{_BIDI}]")
@@ -45,13 +47,13 @@ def text_control(value: str) -> str | None:
 def name_problem(value: str) -> str | None:
     """'contains a control character (U+001B)' when a name holds one, else None."""
     char = name_control(value)
-    return None if char is None else f"contains a control character ({codepoint(char)})"
+    return None if char is None else _("contains a control character (%(char)s)", char=codepoint(char))
 
 
 def text_problem(value: str) -> str | None:
     """'contains a control character (U+0000)' when free text holds one, else None."""
     char = text_control(value)
-    return None if char is None else f"contains a control character ({codepoint(char)})"
+    return None if char is None else _("contains a control character (%(char)s)", char=codepoint(char))
 
 
 def strip_controls(value: str) -> str:

@@ -25,7 +25,7 @@ from handlers.csv.kinds import KINDS
 from handlers.i18n import Cat, _
 from handlers.ids import parse_id, positive_int
 from handlers.ports import PersonRef
-from handlers.text import name_problem, text_problem, visible
+from handlers.text import codepoint, name_control, text_problem, visible
 from storage.models import ASK_CADENCES, CADENCES, DAYS, LATEST_DUE
 
 OPTION = re.compile(r"^([a-z_]+):(.*)$", re.DOTALL)
@@ -188,9 +188,11 @@ def _unit(text: str) -> str:
 def parse_person(text: str) -> PersonRef:
     """A Slack mention `<@U123>`/`<@U123|sam>`, a Teams mention rewritten as such, or an e-mail."""
     text = text.strip()
-    problem = name_problem(text)
-    if problem:
-        raise ValueError(f"'{visible(text)}' {problem}")
+    char = name_control(text)
+    if char is not None:
+        raise ValueError(
+            _("'%(text)s' contains a control character (%(char)s)", text=visible(text), char=codepoint(char))
+        )
     if match := SLACK_USER.match(text):
         return PersonRef(user_id=match.group(1), written=text)
     if match := SLACK_MAILTO.match(text):

@@ -202,6 +202,18 @@ async def test_help_is_translated_and_keeps_the_command_words(world: World) -> N
     )
 
 
+async def test_a_control_character_is_refused_in_the_callers_language(world: World) -> None:
+    assert (await world.run(world.staff, "language de")).ok
+    view = await world.run(world.staff, "project add Ap\x1bollo sponsor:sam@example.com")
+    assert not view.ok
+    said = " ".join(str(part) for part in (view.title, view.text, *view.lines))
+    assert "enthält ein Steuerzeichen (U+001B)" in said and "control character" not in said
+    view = await world.run(world.staff, "project add Apollo sponsor:s\x1bam@example.com")
+    assert "'s\\x1bam@example.com' enthält ein Steuerzeichen (U+001B)" in " ".join(
+        str(part) for part in (view.title, view.text, *view.lines)
+    )
+
+
 # ---- the value report, the digest and stories ----------------------------------------------------
 
 
