@@ -88,6 +88,7 @@ class View:
     ok: bool = True
     public: bool = False
     sections: tuple[Section, ...] = ()
+    language: str = SOURCE  # what `localize` said it in: the channels say their own words in it too
 
     def as_text(self) -> str:
         """The plain-text fallback every channel can show (and the CLI prints)."""
@@ -192,6 +193,7 @@ def view_from_dict(data: dict[str, Any]) -> View:
             )
             for section in data.get("sections", ())
         ),
+        language=data.get("language", SOURCE),
     )
 
 
@@ -253,6 +255,7 @@ def localize(view: View, language: str) -> View:
         chart_alt=s(view.chart_alt),
         chart=view.chart.render(language) if isinstance(view.chart, Chart) else view.chart,
         form=form,
+        language=language,
     )
 
 

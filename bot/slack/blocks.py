@@ -33,6 +33,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View as SlackView
 
 from bot.slack import validation
+from handlers.i18n import SOURCE, _, say
 from handlers.views import Choice, Fact, Form, View
 
 validation.install()  # slack_sdk's checks, without its per-object dir() scan (bot/slack/validation.py)
@@ -50,6 +51,9 @@ MESSAGE_BLOCKS = 50
 SURFACE_BLOCKS = 100
 MODAL_TITLE_CHARS = 24
 FALLBACK_CHARS = 3000
+
+CANCEL = _("Cancel")  # a modal's close button, in the language of the view it opens from
+CHOOSE = _("Choose")  # a choice field without a placeholder of its own
 
 
 class BadValue(ValueError):
@@ -248,7 +252,7 @@ def home(sections: Sequence[View]) -> dict[str, Any]:
     return SlackView(type="home", blocks=_fit(blocks, SURFACE_BLOCKS)).to_dict()
 
 
-def modal(form: Form, *, metadata: dict[str, Any], intro: str = "") -> dict[str, Any]:
+def modal(form: Form, *, metadata: dict[str, Any], intro: str = "", language: str = SOURCE) -> dict[str, Any]:
     """A form as a modal; `metadata` (JSON) comes back with the submission as private_metadata."""
     blocks: list[Block] = []
     repeated = bool(form.fields) and form.fields[0].label == form.title
@@ -261,7 +265,7 @@ def modal(form: Form, *, metadata: dict[str, Any], intro: str = "") -> dict[str,
         if field.kind == "choice":
             element = StaticSelectElement(
                 action_id=field.name,
-                placeholder=PlainTextObject(text=_cut(field.placeholder or "Choose", 150)),
+                placeholder=PlainTextObject(text=_cut(field.placeholder or say(CHOOSE, language), 150)),
                 options=[Option(value=value, text=_cut(label, 75)) for value, label in field.options],
             )
         else:
@@ -287,7 +291,7 @@ def modal(form: Form, *, metadata: dict[str, Any], intro: str = "") -> dict[str,
         callback_id=form.action,
         title=PlainTextObject(text=_cut_words(form.title, MODAL_TITLE_CHARS)),
         submit=PlainTextObject(text=_cut(form.submit_label, MODAL_TITLE_CHARS)),
-        close=PlainTextObject(text="Cancel"),
+        close=PlainTextObject(text=say(CANCEL, language)),
         blocks=blocks,
         private_metadata=private,
     ).to_dict()

@@ -320,7 +320,9 @@ class SlackListeners:
                     if tell is not None:
                         await tell(view)
                     return
-                modal = blocks.modal(view.form, metadata={"payload": view.form.payload})
+                modal = blocks.modal(
+                    view.form, metadata={"payload": view.form.payload}, language=view.language
+                )
                 await client.views_open(trigger_id=body["trigger_id"], view=modal)
 
         self._in_background(open_form())

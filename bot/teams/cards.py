@@ -16,6 +16,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from handlers.i18n import _, ngettext, say
 from handlers.interactions import action_name
 from handlers.views import Choice, Fact, Form, View
 
@@ -140,7 +141,13 @@ def card(view: View, *, chart: bool = True, max_lines: int | None = None) -> dic
         )
     lines = list(view.lines)
     if max_lines is not None and len(lines) > max_lines:
-        lines = [*lines[:max_lines], f"… and {len(lines) - max_lines} more (too long for one Teams message)"]
+        left = len(lines) - max_lines
+        more = ngettext(
+            "… and %(n)s more (too long for one Teams message)",
+            "… and %(n)s more (too long for one Teams message)",
+            left,
+        )
+        lines = [*lines[:max_lines], say(more, view.language)]
     body += [_text(line, spacing="Small") for line in lines]
     if view.attachment:
         body.append(_text(f"📎 {view.attachment.filename}", isSubtle=True))
@@ -150,7 +157,7 @@ def card(view: View, *, chart: bool = True, max_lines: int | None = None) -> dic
     if view.form:
         body += _form(view.form)
     if not body:
-        body.append(_text("Done."))
+        body.append(_text(say(_("Done."), view.language)))
     return {
         "type": "AdaptiveCard",
         "$schema": SCHEMA,

@@ -24,6 +24,7 @@ from tests.bot.slack.harness import (
     running_bot,
     send_checkin,
 )
+from tests.bot.slack.test_slack_checkins import opened_view, rate, taste_value
 from tests.fakes.slack_api import FakeSlack
 from tests.handlers.test_charts import Drawing, drawn
 
@@ -65,6 +66,22 @@ async def test_a_german_sponsor_gets_a_german_checkin_with_german_buttons(bot: S
     assert "Ihre Antwort: 🙂 Lecker. Danke! Sie können sie jederzeit ändern." in SlackBot.text_of(
         updated.blocks
     )
+
+
+async def test_a_german_sponsors_modal_closes_with_a_german_button(bot: SlackBot) -> None:
+    await prepare(bot)
+    message = await send_checkin(bot)
+    await rate(bot, message, 3)
+    await bot.click(
+        "open_form_taste_comment",
+        taste_value(message, "open_form_taste_comment"),
+        SPONSOR,
+        channel=message.channel,
+        ts=message.ts,
+    )
+    modal = opened_view(await bot.slack.wait_for("views.open"))
+    assert modal["close"]["text"] == "Abbrechen"  # the channel's own word, in the view's language
+    assert modal["submit"]["text"] != "Send" and "taste better" not in modal["blocks"][0]["label"]["text"]
 
 
 async def test_language_fr_switches_and_staff_read_french_figures(bot: SlackBot) -> None:

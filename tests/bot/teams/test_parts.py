@@ -9,7 +9,7 @@ from bot.teams.pacing import Pacer
 from bot.teams.retry import RetryPolicy
 from bot.teams.text import Mention, command_text, mentions
 from handlers.checkins.views import painpoint_question, taste_question
-from handlers.views import Fact, View
+from handlers.views import Fact, View, localize
 
 
 class Clock:
@@ -105,6 +105,17 @@ def test_a_card_too_big_for_teams_drops_the_chart_then_shortens_the_list() -> No
     assert cards.size(card) <= cards.MESSAGE_BUDGET
     assert not any(b["type"] == "Image" for b in card["body"])
     assert "more (too long for one Teams message)" in card["body"][-1]["text"]
+
+
+def test_a_shortened_card_and_an_empty_one_say_their_own_words_in_the_views_language() -> None:
+    long = View(title="Bericht", lines=tuple(f"Zeile {i} " + "x" * 200 for i in range(400)))
+    card = cards.fitted_card(localize(long, "de"))
+    assert (
+        card["body"][-1]["text"].startswith("… und ")
+        and "zu lang für eine Teams-Nachricht" in card["body"][-1]["text"]
+    )
+    assert cards.card(localize(View(), "fr"))["body"][0]["text"] == "C'est fait."
+    assert cards.card(View())["body"][0]["text"] == "Done."
 
 
 def test_command_text_removes_the_bot_and_rewrites_people() -> None:
