@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.alerts import channel_platform
+from handlers.i18n import _
 from handlers.ports import Channel, DeliveryFailed, Directory, NotReachable, PersonRef
 from handlers.views import View
 from storage.db import Database
@@ -48,10 +49,12 @@ class Router:
     async def send_direct(self, org_id: int, person_id: int, view: View) -> dict[str, Any]:
         person, identities = await self.person(person_id)
         if person is None:
-            raise DeliveryFailed("that person is gone", permanent=True)
+            raise DeliveryFailed(_("that person is gone"), permanent=True)
         channel = self.channel_for(identities)
         if channel is None:
-            raise DeliveryFailed(f"{person.name} has no account the bot can reach", permanent=True)
+            raise DeliveryFailed(
+                _("%(name)s has no account the bot can reach", name=person.name), permanent=True
+            )
         return await channel.send_direct(org_id, person, identities.get(channel.platform), view)
 
     async def send_to_channel(
@@ -59,7 +62,7 @@ class Router:
     ) -> dict[str, Any]:
         target = self.channels.get(platform or channel_platform(channel)) or self.channels.get("local")
         if target is None:
-            raise DeliveryFailed(f"no channel can post to {channel}", permanent=True)
+            raise DeliveryFailed(_("no channel can post to %(channel)s", channel=channel), permanent=True)
         return await target.send_to_channel(org_id, channel, view)
 
     async def update(self, org_id: int, ref: dict[str, Any], view: View) -> None:

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers import inbox
 from handlers.commands.parser import ParseError, parse
 from handlers.commands.run import run_command
+from handlers.i18n import _
 from handlers.interactions import direct_message
 from handlers.ports import Caller, DeliveryFailed, PersonRef, Services
 from handlers.views import View
@@ -46,15 +47,15 @@ class _NoMessenger:
     """Reports send nothing; if one ever tries, it fails in words instead of crossing threads."""
 
     async def send_direct(self, org_id: int, person_id: int, view: View) -> dict[str, Any]:
-        raise DeliveryFailed("reports cannot send messages", permanent=True)
+        raise DeliveryFailed(_("reports cannot send messages"), permanent=True)
 
     async def send_to_channel(
         self, org_id: int, platform: str | None, channel: str, view: View
     ) -> dict[str, Any]:
-        raise DeliveryFailed("reports cannot send messages", permanent=True)
+        raise DeliveryFailed(_("reports cannot send messages"), permanent=True)
 
     async def update(self, org_id: int, ref: dict[str, Any], view: View) -> None:
-        raise DeliveryFailed("reports cannot send messages", permanent=True)
+        raise DeliveryFailed(_("reports cannot send messages"), permanent=True)
 
 
 class _NoDirectory:

@@ -73,5 +73,5 @@ async def mark_failed(session: AsyncSession, checkin_id: int, reason: str) -> No
     await session.execute(
         update(Delivery)
         .where(Delivery.checkin_id == checkin_id, Delivery.kind.in_(QUESTION_KINDS))
-        .values(status="failed", error=reason[:500], attempts=Delivery.attempts + 1)
+        .values(status="failed", error=str(reason)[:500], attempts=Delivery.attempts + 1)  # English
     )

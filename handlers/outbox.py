@@ -12,7 +12,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import inbox
-from handlers.i18n import _
+from handlers.i18n import _, say
 from handlers.languages import REF_KEY, language_of, localize_outbox, localize_reply
 from handlers.message_refs import mark_failed, record_painpoint_ref, record_refs
 from handlers.people import UNKNOWN_CALLER, caller_person
@@ -23,6 +23,7 @@ from storage.models import Person
 log = logging.getLogger(__name__)
 
 OOPS = _("Something went wrong on our side; nothing was changed. The PMO's admins can see the log.")
+UNSENT = _("a message could not be sent (see the server log)")
 
 
 class Rollback(Exception):
@@ -65,8 +66,9 @@ async def perform(
         return localize(error(OOPS), default)
     problems = await deliver(services, org_id, reply.outbox)
     await inbox.sent(services.db)
-    if problems:
-        return replace(reply.view, lines=(*reply.view.lines, *(f"⚠️ {p}" for p in problems)))
+    if problems:  # said in the reply's language: the one `localize_reply` chose for the caller
+        said = (f"⚠️ {say(p, reply.view.language)}" for p in problems)
+        return replace(reply.view, lines=(*reply.view.lines, *said))
     return reply.view
 
 
@@ -94,7 +96,9 @@ async def perform_as(
 
 
 async def deliver(services: Services, org_id: int, outbox: list[Outgoing]) -> list[str]:
-    """Send each message; return what could not be delivered, in words for the person who acted.
+    """Send each message; return what could not be delivered, in words for the person who acted:
+    lazy texts (handlers.i18n), English as `str`, to be said in that person's language. What is
+    stored (the check-in's failed delivery) is that English.
 
     A message that no use case said in its reader's language yet (the clock's notices and
     reminders) is said so here."""
@@ -113,7 +117,7 @@ async def deliver(services: Services, org_id: int, outbox: list[Outgoing]) -> li
             continue
         except Exception:
             log.exception("delivery failed unexpectedly")
-            problems.append("a message could not be sent (see the server log)")
+            problems.append(UNSENT)
             continue
         if ref and item.language and item.language != services.policy.language:  # else: the default
             ref = {**ref, REF_KEY: item.language}

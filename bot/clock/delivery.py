@@ -41,6 +41,7 @@ from handlers.clock.ledger import (
     finish,
     record_reminder,
 )
+from handlers.i18n import _
 from handlers.languages import REF_KEY as LANGUAGE_REF
 from handlers.languages import choose
 from handlers.message_refs import mark_failed, record_refs
@@ -52,7 +53,7 @@ from storage.models import Checkin, Delivery, Identity, Person, Project
 
 log = logging.getLogger("pmo.delivery")
 
-FIX = "check that they are still a member of the workspace or team and have not removed or blocked the bot"
+FIX = _("check that they are still a member of the workspace or team and have not removed or blocked the bot")
 
 
 @dataclass(frozen=True)
@@ -446,13 +447,13 @@ class _NoChannel:
     async def send_direct(
         self, org_id: int, person: Person, identity: Identity | None, view: View
     ) -> dict[str, Any]:
-        raise DeliveryFailed(f"{person.name} has no account the bot can reach", permanent=True)
+        raise DeliveryFailed(_("%(name)s has no account the bot can reach", name=person.name), permanent=True)
 
     async def send_to_channel(self, org_id: int, channel: str, view: View) -> dict[str, Any]:
-        raise DeliveryFailed("no channel", permanent=True)
+        raise DeliveryFailed(_("no channel"), permanent=True)
 
     async def update(self, org_id: int, ref: dict[str, Any], view: View) -> None:
-        raise DeliveryFailed("no channel", permanent=True)
+        raise DeliveryFailed(_("no channel"), permanent=True)
 
     async def find_sent(
         self, org_id: int, person: Person, identity: Identity | None, checkin_id: int, since: dt.datetime

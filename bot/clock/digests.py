@@ -26,6 +26,7 @@ from bot.clock.occurrences import Schedule, occurrences, zone
 from handlers.clock.ledger import FAILED, MISSED, SENT, extend_lease, finish
 from handlers.digest.ledger import Recipient, claim_digest, recipient_of, settled, watched
 from handlers.digest.view import Digest, build_digest, days_for, with_chart
+from handlers.i18n import _
 from handlers.ports import DeliveryFailed
 from handlers.views import View, localize_async
 from storage.models import KIND_DIGEST, KIND_TASTE, Delivery
@@ -218,14 +219,17 @@ class DigestClock:
         if recipient.person_id is not None:
             target = await deliverer.target(recipient.person_id)
             if target is None:
-                raise DeliveryFailed("that person is gone", permanent=True)
+                raise DeliveryFailed(_("that person is gone"), permanent=True)
             await deliverer.pacing.acquire(target.platform, org_id)
             said = await localize_async(view, target.language)  # theirs; its chart drawn in a thread
             await target.channel.send_direct(org_id, target.person, target.identity, said)
             return target.platform
         channel = deliverer.router.channels.get(recipient.platform or "")
         if channel is None or not recipient.channel:
-            raise DeliveryFailed(f"{recipient.platform} is not configured in this deployment", permanent=True)
+            raise DeliveryFailed(
+                _("%(platform)s is not configured in this deployment", platform=str(recipient.platform)),
+                permanent=True,
+            )
         await deliverer.pacing.acquire(channel.platform, org_id)
         said = await localize_async(view, deliverer.services.policy.language)  # a channel: PMO_LANGUAGE
         await channel.send_to_channel(org_id, recipient.channel, said)

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.i18n import _
 from handlers.ports import LOOKUP_MARGIN, DeliveryFailed, PersonRef
 from handlers.views import View
 from storage.db import Database, utcnow
@@ -50,7 +51,7 @@ class LocalChannel:
         async with self.db.transaction() as session:
             message = await session.get(LocalMessage, ref.get("message"))
             if message is None or message.org_id != org_id:
-                raise DeliveryFailed("the console message to update is gone", permanent=True)
+                raise DeliveryFailed(_("the console message to update is gone"), permanent=True)
             message.view = view.to_dict()
             message.updated_at = utcnow()
 

@@ -18,6 +18,7 @@ from bot.slack.errors import delivery
 from bot.slack.files import CHART_RETRY_DELAY, upload_attachment, upload_chart, with_chart_fallback
 from bot.slack.history import SlackHistory
 from bot.slack.workspaces import Workspaces
+from handlers.i18n import _
 from handlers.ports import CannotLook, DeliveryFailed
 from handlers.views import View
 from storage.models import Identity, Person
@@ -39,7 +40,9 @@ class SlackChannel:
         self, org_id: int, person: Person, identity: Identity | None, view: View
     ) -> dict[str, Any]:
         if identity is None or identity.platform != PLATFORM:
-            raise DeliveryFailed(f"{person.name} has no Slack account the bot knows", permanent=True)
+            raise DeliveryFailed(
+                _("%(name)s has no Slack account the bot knows", name=person.name), permanent=True
+            )
         return await self.post(org_id, identity.external_id, view)
 
     async def send_to_channel(self, org_id: int, channel: str, view: View) -> dict[str, Any]:
@@ -48,7 +51,7 @@ class SlackChannel:
     async def update(self, org_id: int, ref: dict[str, Any], view: View) -> None:
         channel, ts = ref.get("channel"), ref.get("ts")
         if not isinstance(channel, str) or not isinstance(ts, str):
-            raise DeliveryFailed("that Slack message reference has no channel and ts", permanent=True)
+            raise DeliveryFailed(_("that Slack message reference has no channel and ts"), permanent=True)
         client = await self.workspaces.client_for_org(org_id)
         async with delivery(lambda: self.workspaces.token_failed(org_id)):
             chart = await upload_chart(client, view.chart) if view.chart else None

@@ -15,6 +15,7 @@ from typing import Any
 import aiohttp
 from slack_sdk.errors import SlackApiError
 
+from handlers.i18n import Msg, _
 from handlers.ports import DeliveryFailed
 
 TOKEN_ERRORS = frozenset(
@@ -52,19 +53,34 @@ PERMANENT = TOKEN_ERRORS | frozenset(
         "org_login_required",
     }
 )
-WORDS = {
-    "user_not_found": "Slack does not know that user (any more)",
-    "users_not_found": "Slack does not know that user (any more)",
-    "channel_not_found": "Slack cannot find that channel, or the bot is not in it (invite it with /invite)",
-    "not_in_channel": "the bot is not in that channel (invite it with /invite)",
-    "is_archived": "that channel is archived",
-    "account_inactive": "the Slack account or workspace is deactivated",
-    "invalid_auth": "the bot's Slack token is not valid (was the app uninstalled?)",
-    "token_revoked": "the bot's Slack token was revoked (was the app uninstalled?)",
-    "missing_scope": "the Slack app lacks a permission it needs (reinstall it from manifest.yml)",
-    "ratelimited": "Slack is rate limiting the bot",
-    "message_not_found": "the Slack message to update is gone",
+# What each refusal means, a whole message naming Slack's code as given (docs/languages.md).
+WORDS: dict[str, Msg] = {
+    "user_not_found": _("Slack does not know that user (any more) (%(code)s)", code="user_not_found"),
+    "users_not_found": _("Slack does not know that user (any more) (%(code)s)", code="users_not_found"),
+    "channel_not_found": _(
+        "Slack cannot find that channel, or the bot is not in it (invite it with /invite) (%(code)s)",
+        code="channel_not_found",
+    ),
+    "not_in_channel": _(
+        "the bot is not in that channel (invite it with /invite) (%(code)s)", code="not_in_channel"
+    ),
+    "is_archived": _("that channel is archived (%(code)s)", code="is_archived"),
+    "account_inactive": _(
+        "the Slack account or workspace is deactivated (%(code)s)", code="account_inactive"
+    ),
+    "invalid_auth": _(
+        "the bot's Slack token is not valid (was the app uninstalled?) (%(code)s)", code="invalid_auth"
+    ),
+    "token_revoked": _(
+        "the bot's Slack token was revoked (was the app uninstalled?) (%(code)s)", code="token_revoked"
+    ),
+    "missing_scope": _(
+        "the Slack app lacks a permission it needs (reinstall it from manifest.yml) (%(code)s)",
+        code="missing_scope",
+    ),
+    "message_not_found": _("the Slack message to update is gone (%(code)s)", code="message_not_found"),
 }
+RATE_LIMITED = _("Slack is rate limiting the bot")
 
 
 def retry_after(response: Any) -> float | None:
@@ -88,15 +104,20 @@ def as_delivery_failed(exc: BaseException) -> DeliveryFailed:
         code = str(response.get("error") or "") if hasattr(response, "get") else ""
         status = getattr(response, "status_code", 200)
         if status == 429 or code == "ratelimited":
-            return DeliveryFailed(WORDS["ratelimited"], retry_after=retry_after(response) or 1.0)
+            return DeliveryFailed(RATE_LIMITED, retry_after=retry_after(response) or 1.0)
         if code in PERMANENT:
-            return DeliveryFailed(f"{WORDS.get(code, 'Slack refused the message')} ({code})", permanent=True)
+            return DeliveryFailed(WORDS.get(code) or refused(code), permanent=True)
         if status >= 500:
-            return DeliveryFailed(f"Slack had a server error ({status}); try again later")
-        return DeliveryFailed(f"Slack refused the message ({code or status})")
+            return DeliveryFailed(_("Slack had a server error (%(status)s); try again later", status=status))
+        return DeliveryFailed(refused(code or str(status)))
     if isinstance(exc, aiohttp.ClientError | asyncio.TimeoutError | OSError):
-        return DeliveryFailed("Slack could not be reached; try again later")
-    return DeliveryFailed(f"sending to Slack failed ({type(exc).__name__})")
+        return DeliveryFailed(_("Slack could not be reached; try again later"))
+    return DeliveryFailed(_("sending to Slack failed (%(error)s)", error=type(exc).__name__))
+
+
+def refused(code: str) -> Msg:
+    """A refusal WORDS has no words for: Slack's code (or HTTP status) as Slack gave it."""
+    return _("Slack refused the message (%(code)s)", code=code)
 
 
 def error_code(exc: BaseException) -> str | None:

@@ -21,6 +21,7 @@ from typing import Any
 
 from bot.slack.errors import delivery
 from bot.slack.workspaces import Workspaces
+from handlers.i18n import _
 from handlers.ports import LOOKUP_MARGIN, DeliveryFailed
 
 HISTORY_PAGE = 15  # Slack's most for a commercially distributed non-Marketplace app (2025)
@@ -128,8 +129,10 @@ class SlackHistory:
             if wait > 0:
                 if time.monotonic() + wait > deadline:
                     raise DeliveryFailed(
-                        "Slack is rate limiting reads of the DM history; whether the message went out "
-                        "is not known yet, so it is looked for again before any send"
+                        _(
+                            "Slack is rate limiting reads of the DM history; whether the message went out "
+                            "is not known yet, so it is looked for again before any send"
+                        )
                     )
                 await asyncio.sleep(wait)
             try:

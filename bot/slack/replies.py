@@ -22,8 +22,9 @@ from bot.slack import blocks
 from bot.slack.channel import SlackChannel
 from bot.slack.clients import ClientPool, retry_handlers
 from bot.slack.files import upload_chart, with_chart_fallback
+from handlers.i18n import Cat, _
 from handlers.ports import Caller, DeliveryFailed
-from handlers.views import Choice, View, info
+from handlers.views import Choice, View, info, localize
 
 log = logging.getLogger(__name__)
 
@@ -91,5 +92,15 @@ class Replies:
         try:
             await self.channel.post_with(client, caller.org_id, user_id, view)
         except DeliveryFailed as exc:
-            return View(text=f"{view.text} But I could not send the file: {exc.reason}.", ok=False)
-        return info(view.text, f"📎 {view.attachment.filename} is in your direct messages with the PMO bot.")
+            failed = View(
+                text=Cat(
+                    view.text, _("But I could not send the file: %(reason)s.", reason=exc.reason), sep=" "
+                ),
+                ok=False,
+            )
+            return localize(failed, view.language)
+        sent = info(
+            view.text,
+            _("📎 %(file)s is in your direct messages with the PMO bot.", file=view.attachment.filename),
+        )
+        return localize(sent, view.language)

@@ -21,6 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import select
 
 from bot.slack.clients import ClientPool
+from handlers.i18n import _
 from handlers.organisations import is_suspended, reinstate, suspend
 from handlers.ports import DeliveryFailed
 from storage.db import Database
@@ -32,7 +33,7 @@ log = logging.getLogger(__name__)
 ORG_PREFIX = "slack:"
 TOKEN_TTL = 60.0  # seconds a looked-up token (or a suspension) is trusted before asking the database again
 STATE_SECONDS = 600
-UNINSTALLED = "the PMO app is not installed in this Slack workspace (any more)"
+UNINSTALLED = _("the PMO app is not installed in this Slack workspace (any more)")
 
 
 def org_key(team_id: str) -> str:

@@ -306,23 +306,27 @@ class TeamsBot(ActivityHandler):
             )
         try:
             if person is None:
-                raise DeliveryFailed("you are not known here yet", permanent=True)
+                raise DeliveryFailed(_("you are not known here yet"), permanent=True)
             await self.channel.deliver_direct(caller.org_id, person, identity, offer)
         except DeliveryFailed as exc:
             problem = error(
-                f"I could not send you {view.attachment.filename} in a personal chat ({exc.reason}). "
-                f"Ask me 'export {kind}' in a personal chat with me."
-            )
-            await self.sender.reply(context, card_activity(problem))
-            return
-        await self.sender.reply(
-            context,
-            card_activity(
-                info(
-                    f"I sent {view.attachment.filename} to you in a personal chat: accept it there to save it to your OneDrive."
+                _(
+                    "I could not send you %(file)s in a personal chat (%(reason)s). "
+                    "Ask me 'export %(kind)s' in a personal chat with me.",
+                    file=view.attachment.filename,
+                    reason=exc.reason,
+                    kind=kind,
                 )
-            ),
+            )
+            await self.sender.reply(context, card_activity(localize(problem, view.language)))
+            return
+        sent = info(
+            _(
+                "I sent %(file)s to you in a personal chat: accept it there to save it to your OneDrive.",
+                file=view.attachment.filename,
+            )
         )
+        await self.sender.reply(context, card_activity(localize(sent, view.language)))
 
     async def _submitted(self, context: TurnContext, caller: Caller, value: dict[str, Any]) -> None:
         """An Action.Submit: the button's data and the card's inputs, as the core expects them."""

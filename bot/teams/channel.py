@@ -18,6 +18,7 @@ from bot.platform import PlatformContext
 from bot.teams import cards
 from bot.teams.conversations import any_conversation, base_id, find_conversation
 from bot.teams.sender import Refused, Sender
+from handlers.i18n import _
 from handlers.outbox import deliver
 from handlers.ports import CannotLook, DeliveryFailed
 from handlers.reachability import mark_unreachable
@@ -77,7 +78,9 @@ class TeamsChannel:
         """Post any activity into the person's 1:1 chat with the bot, opening it if needed."""
         address = (identity.address if identity else None) or {}
         if not address.get("reference") and not (address.get("service_url") and address.get("user_id")):
-            raise DeliveryFailed(f"{person.name} has not installed the PMO bot in Teams yet", permanent=True)
+            raise DeliveryFailed(
+                _("%(name)s has not installed the PMO bot in Teams yet", name=person.name), permanent=True
+            )
         reference = address.get("reference")
         try:
             if not reference:
@@ -92,12 +95,17 @@ class TeamsChannel:
         except Refused as exc:
             if exc.status == 403:
                 await self._unreachable(
-                    org_id, person, "Teams refused the message: they blocked or removed the bot"
+                    org_id, person, _("Teams refused the message: they blocked or removed the bot")
                 )
                 raise DeliveryFailed(
-                    f"{person.name} has blocked or removed the PMO bot in Teams", permanent=True
+                    _("%(name)s has blocked or removed the PMO bot in Teams", name=person.name),
+                    permanent=True,
                 ) from None
-            raise self._failed(f"a message to {person.name}", exc) from None
+            detail = exc.failure.detail
+            raise self._failed(
+                exc,
+                _("Teams did not take a message to %(name)s (%(detail)s)", name=person.name, detail=detail),
+            ) from None
         conversation = reference["conversation"]
         return {
             "platform": PLATFORM,
@@ -115,10 +123,17 @@ class TeamsChannel:
         except Refused as exc:
             if exc.status in (403, 404):
                 raise DeliveryFailed(
-                    f"the bot can no longer post to Teams conversation {channel} (removed from the team?)",
+                    _(
+                        "the bot can no longer post to Teams conversation %(channel)s (removed from the team?)",
+                        channel=channel,
+                    ),
                     permanent=True,
                 ) from None
-            raise self._failed(f"a post to {channel}", exc) from None
+            detail = exc.failure.detail
+            raise self._failed(
+                exc,
+                _("Teams did not take a post to %(channel)s (%(detail)s)", channel=channel, detail=detail),
+            ) from None
         return {
             "platform": PLATFORM,
             "conversation": reference["conversation"]["id"],
@@ -130,7 +145,7 @@ class TeamsChannel:
 
     async def update(self, org_id: int, ref: dict[str, Any], view: View) -> None:
         if not all(ref.get(k) for k in ("conversation", "activity_id", "service_url")):
-            raise DeliveryFailed("that Teams message reference is incomplete", permanent=True)
+            raise DeliveryFailed(_("that Teams message reference is incomplete"), permanent=True)
         try:
             await self.sender.update(
                 reference_of(ref), card_activity(view, activity_id=str(ref["activity_id"]))
@@ -138,9 +153,12 @@ class TeamsChannel:
         except Refused as exc:
             if exc.status in (403, 404):
                 raise DeliveryFailed(
-                    "the Teams message to update is gone or out of reach", permanent=True
+                    _("the Teams message to update is gone or out of reach"), permanent=True
                 ) from None
-            raise self._failed("an update of a Teams message", exc) from None
+            raise self._failed(
+                exc,
+                _("Teams did not take an update of a Teams message (%(detail)s)", detail=exc.failure.detail),
+            ) from None
 
     async def find_sent(
         self, org_id: int, person: Person, identity: Identity | None, checkin_id: int, since: dt.datetime
@@ -152,10 +170,11 @@ class TeamsChannel:
     # ---- helpers -------------------------------------------------------------------------------
 
     @staticmethod
-    def _failed(what: str, exc: Refused) -> DeliveryFailed:
+    def _failed(exc: Refused, reason: str) -> DeliveryFailed:
+        """`reason` (a whole sentence naming Teams' detail), permanent or not as Teams' answer says."""
         failure = exc.failure
         return DeliveryFailed(
-            f"Teams did not take {what} ({failure.detail})",
+            reason,
             permanent=not failure.transient,
             retry_after=failure.retry_after,
         )
@@ -185,8 +204,11 @@ class TeamsChannel:
             return {**row.address["reference"], "activityId": None}
         if fallback is None or not fallback.address.get("reference"):
             raise DeliveryFailed(
-                f"the bot has not been in Teams conversation {channel} yet: add it to that team and "
-                "run 'alerts here' in the channel",
+                _(
+                    "the bot has not been in Teams conversation %(channel)s yet: add it to that team and "
+                    "run 'alerts here' in the channel",
+                    channel=channel,
+                ),
                 permanent=True,
             )
         known = fallback.address["reference"]

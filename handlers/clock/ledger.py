@@ -276,7 +276,7 @@ async def finish(
     if status == SENT:
         values["sent_at"] = now
     if error is not None:
-        values["error"] = error[:500]
+        values["error"] = str(error)[:500]  # a lazy reason (handlers.i18n) is stored in its English
     await session.execute(update(Delivery).where(Delivery.id == delivery_id).values(**values))
 
 

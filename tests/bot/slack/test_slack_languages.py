@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from handlers.charts import chart_of
-from storage.models import Identity
+from storage.models import Checkin, Delivery, Identity
 from tests.bot.slack.harness import (
     ADMIN,
     SPONSOR,
@@ -117,3 +117,16 @@ async def test_a_german_staff_member_gets_the_value_chart_in_german(
     assert bot.slack.files[image["slack_file"]["id"]].content == chart_of(german.series, "en")
     assert [d.language for d in drawn] == ["en", "de"]
     assert all(d.thread != threading.main_thread().name for d in drawn)  # never on the event loop
+
+
+async def test_a_german_staff_member_hears_why_a_checkin_was_not_delivered_in_german(bot: SlackBot) -> None:
+    await prepare(bot)
+    assert (await bot.command("language de", STAFF))["text"]
+    bot.slack.on("chat.postMessage", error="user_not_found")
+    reply = await bot.command("checkin Apollo", STAFF)
+    assert "⚠️ Slack kennt diese Person nicht (mehr) (user_not_found)" in reply["text"], reply["text"]
+    assert "does not know" not in reply["text"]
+    [checkin] = await rows(bot, Checkin)
+    [delivery] = await rows(bot, Delivery, Delivery.checkin_id == checkin.id)
+    assert checkin.status == "failed" and delivery.status == "failed"
+    assert delivery.error == "Slack does not know that user (any more) (user_not_found)"  # as recorded

@@ -154,3 +154,23 @@ async def test_sends_across_a_tenant_are_paced(teams: TeamsWorld, pair: tuple[Us
     calls = [c.at for c in teams.fake.connector_calls("POST") if c.at >= started and "/19:c" in c.path]
     assert len(calls) == 34
     assert most_in_any_window(calls, 1.0) <= 29  # under 30 per second per tenant
+
+
+async def test_a_german_admin_hears_why_in_german_while_the_ledger_keeps_english(
+    teams: TeamsWorld, pair: tuple[User, User]
+) -> None:
+    admin, sponsor = pair
+    await teams.say(teams.message(admin, "language de"))
+    teams.fake.block(teams.personal(sponsor))
+    await teams.say(teams.message(admin, "checkin Apollo"))
+    cards = [card_text(c) for c in teams.fake.cards(teams.personal(admin))]
+    assert any("⚠️ Sam Sponsor hat den PMO-Bot in Teams blockiert oder entfernt" in c for c in cards), cards[
+        -2:
+    ]
+    [notice] = [c for c in cards if "ist über Teams nicht mehr erreichbar" in c]
+    assert "Teams hat die Nachricht abgelehnt: Der Bot wurde blockiert oder entfernt" in notice
+    assert "blocked" not in notice
+    async with teams.runtime.db.sessions() as session:
+        delivery = await session.scalar(select(Delivery))
+    assert delivery.status == "failed"
+    assert delivery.error == "Sam Sponsor has blocked or removed the PMO bot in Teams"  # as recorded
