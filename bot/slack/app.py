@@ -98,7 +98,10 @@ class PmoBoltApp(AsyncApp):
 # --- what Bolt logs -------------------------------------------------------------------------
 
 # The framework logger Bolt would make for itself; given to the app as its base logger, so that
-# every logger Bolt derives from it (middleware, listeners) copies its level and filter.
+# every logger Bolt derives from it (middleware, listeners) copies its level and filter. It is also
+# the app's `name`: Bolt sets the level, handlers and filters of the logger its app is named after,
+# and an app named "pmo" set them on the bot's own logger (a command line's WARNING then silenced
+# every pmo.* INFO line of a later Slack process in the same interpreter).
 BOLT_LOGGER = "slack_bolt.AsyncApp"
 
 
@@ -163,7 +166,7 @@ def build_bolt_app(
         assert settings.slack_client_id and settings.slack_client_secret and workspaces.store is not None
         return PmoBoltApp(
             acks,
-            name="pmo",
+            name=BOLT_LOGGER,  # Bolt sets up the logger it names: never ours ("pmo")
             signing_secret=signing,
             logger=bolt_logger(),
             client=client,
@@ -183,7 +186,7 @@ def build_bolt_app(
     # The client carries the token (Bolt takes it from there) and the retry handlers and base URL.
     return PmoBoltApp(
         acks,
-        name="pmo",
+        name=BOLT_LOGGER,  # Bolt sets up the logger it names: never ours ("pmo")
         signing_secret=signing,
         logger=bolt_logger(),
         client=pool.client(settings.slack_bot_token.reveal()),

@@ -248,3 +248,26 @@ async def test_bolt_logs_no_body_of_a_signed_request_nobody_handles(
     assert status == 404
     assert "private words" not in caplog.text
     assert any("Unhandled request" in r.getMessage() for r in caplog.records)
+
+
+async def test_building_the_slack_app_leaves_the_bots_own_logger_alone(
+    database_url: str, slack: FakeSlack
+) -> None:
+    """Bolt configures the logger its app is named after: never the bot's `pmo` namespace, whose
+    INFO lines (durable work, the clock) must follow the root logger, not the level the root
+    happened to have when a Slack app was built."""
+    ours, root = logging.getLogger("pmo"), logging.getLogger()
+    before = (ours.level, list(ours.filters), list(ours.handlers))
+    level = root.level
+    root.setLevel(logging.WARNING)  # as `app.py value` leaves it
+    try:
+        async with running_bot(database_url, slack) as bot:
+            await bot.command("help", MEMBER)  # Bolt sets up its app's logger on every request
+            assert (ours.level, list(ours.filters), list(ours.handlers)) == before
+    finally:
+        root.setLevel(level)
+    root.setLevel(logging.INFO)
+    try:
+        assert logging.getLogger("pmo.work").isEnabledFor(logging.INFO)
+    finally:
+        root.setLevel(level)
