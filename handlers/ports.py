@@ -34,6 +34,10 @@ class PersonRef:
 class NotReachable(Exception):
     """A directory knows why a person cannot be found or reached there; the message says how to fix it."""
 
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message  # a lazy text (handlers.i18n) stays lazy here; str(exc) would not
+
 
 class DeliveryFailed(Exception):
     """A message could not be delivered. `permanent` means retrying will not help."""

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.slack.errors import as_delivery_failed
 from bot.slack.people import fetch_user, remember
 from bot.slack.workspaces import Workspaces
+from handlers.i18n import _
 from handlers.ports import DeliveryFailed, NotReachable, PersonRef
 from storage.models import Person
 
@@ -55,18 +56,24 @@ class SlackDirectory:
                 return None
             log.warning("Slack lookup of %s failed: %s", ref.written, code)
             raise NotReachable(
-                f"Slack could not look up {ref.written}: {as_delivery_failed(exc).reason}."
+                _(
+                    "Slack could not look up %(person)s: %(reason)s.",
+                    person=ref.written,
+                    reason=as_delivery_failed(exc).reason,
+                )
             ) from None
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             log.warning("Slack lookup of %s failed: %s", ref.written, exc)
-            raise NotReachable(f"Slack could not be reached to look up {ref.written}; try again.") from None
+            raise NotReachable(
+                _("Slack could not be reached to look up %(person)s; try again.", person=ref.written)
+            ) from None
         user: Any = response.get("user")
         if not isinstance(user, dict) or not user.get("id"):
             return None
         if user.get("deleted"):
-            raise NotReachable(f"{ref.written} has a deactivated Slack account.")
+            raise NotReachable(_("%(person)s has a deactivated Slack account.", person=ref.written))
         if user.get("is_bot"):
-            raise NotReachable(f"{ref.written} is a bot, not a person.")
+            raise NotReachable(_("%(person)s is a bot, not a person.", person=ref.written))
         if "locale" not in user:  # users.lookupByEmail does not say; the language comes from users.info
             user = await fetch_user(client, str(user["id"])) or user
         return await remember(session, org_id, user, str(user["id"]), self.admins)

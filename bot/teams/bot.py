@@ -31,7 +31,7 @@ from bot.teams.members import PLATFORM, client_timezone, find_identity, member_f
 from bot.teams.sender import Refused, Sender, tenant_of
 from bot.teams.text import command_text, mentions
 from bot.work import Unrecorded
-from handlers.i18n import _, language_of_locale
+from handlers.i18n import Cat, _, language_of_locale
 from handlers.inbox import NOT_RECORDED, Job
 from handlers.interactions import act, action_name
 from handlers.outbox import OOPS, deliver
@@ -453,8 +453,8 @@ class TeamsBot(ActivityHandler):
                 session,
                 identity.person_id,
                 PLATFORM,
-                "they removed the PMO bot in Teams",
-                f"{HOW_TO_INSTALL}.",
+                _("they removed the PMO bot in Teams"),
+                Cat(HOW_TO_INSTALL, "."),
                 self.services.policy,
             )
         for problem in await deliver(self.services, org_id, outbox):

@@ -18,7 +18,7 @@ from bot.platform import PlatformContext
 from bot.teams import cards
 from bot.teams.conversations import any_conversation, base_id, find_conversation
 from bot.teams.sender import Refused, Sender
-from handlers.i18n import _
+from handlers.i18n import Cat, _
 from handlers.outbox import deliver
 from handlers.ports import CannotLook, DeliveryFailed
 from handlers.reachability import mark_unreachable
@@ -28,7 +28,7 @@ from storage.models import Identity, Person
 log = logging.getLogger(__name__)
 
 PLATFORM = "teams"
-HOW_TO_INSTALL = (
+HOW_TO_INSTALL = _(
     "in Teams, open Apps, find the PMO value bot (or 'Built for your org') and select Add; "
     "adding it to a team they are in works too"
 )
@@ -191,7 +191,7 @@ class TeamsChannel:
         services = self.services
         async with self.db.transaction() as session:
             outbox = await mark_unreachable(
-                session, person.id, PLATFORM, why, f"{HOW_TO_INSTALL}.", services.policy
+                session, person.id, PLATFORM, why, Cat(HOW_TO_INSTALL, "."), services.policy
             )
         for problem in await deliver(services, org_id, outbox):
             log.warning("could not tell the PMO that %s is unreachable: %s", person.name, problem)

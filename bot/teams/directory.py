@@ -19,6 +19,7 @@ from bot.teams.channel import HOW_TO_INSTALL
 from bot.teams.conversations import teams_of
 from bot.teams.members import member_from, remember
 from bot.teams.sender import Refused, Sender
+from handlers.i18n import _
 from handlers.ports import NotReachable, PersonRef
 from storage.models import Person
 
@@ -40,7 +41,7 @@ class TeamsDirectory:
             account = await self._member(address["reference"], team.external_id, ref.email)
             if account is None:
                 continue
-            person, _ = await remember(
+            person, _created = await remember(
                 session,
                 org_id,
                 member_from(account),
@@ -51,9 +52,13 @@ class TeamsDirectory:
             )
             return person
         raise NotReachable(
-            f"I can't reach {ref.written} on Teams: they have not installed the PMO bot yet, and they are "
-            f"not in a team the bot is in. To fix it, ask them to add the bot ({HOW_TO_INSTALL}), "
-            "then run this command again."
+            _(
+                "I can't reach %(person)s on Teams: they have not installed the PMO bot yet, and they are "
+                "not in a team the bot is in. To fix it, ask them to add the bot (%(how)s), "
+                "then run this command again.",
+                person=ref.written,
+                how=HOW_TO_INSTALL,
+            )
         )
 
     async def _member(

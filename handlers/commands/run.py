@@ -156,7 +156,7 @@ async def _person(ctx: Context, ref: PersonRef) -> Person:
     try:
         person = await resolve_person(ctx.session, ctx.caller.org_id, ref, ctx.services.directory)
     except NotReachable as exc:
-        raise Rollback(Reply(error(str(exc)))) from None
+        raise Rollback(Reply(error(exc.message))) from None
     if person is None:
         raise Rollback(
             Reply(

@@ -220,3 +220,13 @@ async def test_a_lookup_slack_refuses_is_explained(bot: SlackBot) -> None:
     reply = await bot.command("project add Hermes sponsor:gone@t0001.example", STAFF)
     assert "deactivated Slack account" in reply["text"]
     assert await rows(bot, Project) == []
+    assert (await bot.command("language de", STAFF))["text"]  # the same refusals, in German
+    reply = await bot.command("project add Hermes sponsor:gone@t0001.example", STAFF)
+    assert "gone@t0001.example hat ein deaktiviertes Slack-Konto." in reply["text"]
+    bot.slack.on("users.lookupByEmail", error="missing_scope")
+    reply = await bot.command("project add Hermes sponsor:nora@t0001.example", STAFF)
+    assert (
+        "Slack konnte nora@t0001.example nicht nachschlagen" in reply["text"]
+        and "missing_scope" in reply["text"]
+    )
+    assert await rows(bot, Project) == []

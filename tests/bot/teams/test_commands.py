@@ -90,6 +90,10 @@ async def test_a_sponsor_who_has_not_installed_the_bot_is_told_how_to_fix_it(
     assert "nobody@contoso.example" in text and "not installed the PMO bot" in text
     assert "Apps" in text and "run this command again" in text
     assert await teams.snapshot() == before
+    await said(teams, org.staff, "language fr")  # the same advice, in French
+    text = await said(teams, org.staff, "project add Zeus sponsor:nobody@contoso.example")
+    assert "Je ne peux pas joindre nobody@contoso.example dans Teams" in text
+    assert "dans Teams, ouvrir Applications" in text and "relancez cette commande" in text
 
 
 async def test_every_staff_command_works_by_message(teams: TeamsWorld, org: Org) -> None:
