@@ -30,7 +30,7 @@ from handlers.commands.run import run_command
 from handlers.csv.api import export_csv, import_csv_file
 from handlers.digest.settings import schedule_of as digest_schedule
 from handlers.digest.view import build_digest, days_for, digest_text
-from handlers.i18n import SOURCE, _, ngettext, say
+from handlers.i18n import _, ngettext, say
 from handlers.people import identify
 from handlers.ports import Caller
 from handlers.stories.compute import story as compute_story
@@ -306,8 +306,8 @@ async def value(settings: Settings, args: Any) -> int:
     return 0
 
 
-def _write_document(text: str, out: Path | None, language: str = SOURCE) -> None:
-    """A story or the track record to --out, or to stdout; "Wrote FILE." in `language`."""
+def _write_document(settings: Settings, text: str, out: Path | None) -> None:
+    """A story or the track record to --out, or to stdout; "Wrote FILE." in PMO_LANGUAGE."""
     if out is None:
         sys.stdout.write(text)
         return
@@ -315,7 +315,7 @@ def _write_document(text: str, out: Path | None, language: str = SOURCE) -> None
         out.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise CliError(_cannot_write(out, exc)) from None
-    print(say(_("Wrote %(path)s.", path=str(out)), language), file=sys.stderr)
+    print(_say(settings, _("Wrote %(path)s.", path=str(out))), file=sys.stderr)
 
 
 def _reason(exc: OSError) -> str:
@@ -331,11 +331,10 @@ async def story(settings: Settings, args: Any) -> int:
     """A story as Markdown or HTML, in the organisation's language (PMO_LANGUAGE)."""
     async with opened(settings) as runtime, runtime.db.transaction() as session:
         found = await compute_story(session, runtime.org_id, args.id)
-        language = runtime.services.policy.language
     if found is None:
         raise CliError(_("there is no pain point #%(id)s", id=args.id))
     render = story_html if args.format == "html" else story_markdown
-    _write_document(render(found, language=language), args.out, language)
+    _write_document(settings, render(found, language=settings.pmo_language), args.out)
     return 0
 
 
@@ -343,9 +342,8 @@ async def stories(settings: Settings, args: Any) -> int:
     """The track record as Markdown or HTML, in the organisation's language (PMO_LANGUAGE)."""
     async with opened(settings) as runtime, runtime.db.transaction() as session:
         record = await track_record(session, runtime.org_id, days=args.days)
-        language = runtime.services.policy.language
     render = record_html if args.format == "html" else record_markdown
-    _write_document(render(record, language=language), args.out, language)
+    _write_document(settings, render(record, language=settings.pmo_language), args.out)
     return 0
 
 
